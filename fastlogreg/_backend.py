@@ -1,0 +1,164 @@
+"""Backend registry and selection, and the thread count shared by all backends.
+
+Backends load lazily (importing Numba costs a fraction of a second), the first time
+one is asked for. The default is the ``FASTLOGREG_BACKEND`` environment variable if
+set, else the first of "numba", "c", "numpy" that loads.
+"""
+
+import contextlib
+import contextvars
+import importlib
+import os
+import threading
+
+_MODULES = {
+    "numpy": "fastlogreg.backends.reference",
+    "numba": "fastlogreg.backends.numba_kernels",
+    "c": "fastlogreg.backends.c",
+}
+_PREFERENCE = ("numba", "c", "numpy")
+
+_lock = threading.Lock()
+_loaded = {}  # name -> module
+_errors = {}  # name -> why it did not load
+_default = None
+_override = contextvars.ContextVar("fastlogreg_backend", default=None)
+_num_threads = None
+
+
+def _load(name):
+    with _lock:
+        if name not in _loaded and name not in _errors:
+            try:
+                _loaded[name] = importlib.import_module(_MODULES[name])
+            except Exception as exc:  # any failure means "not available", with the reason kept
+                _errors[name] = f"{type(exc).__name__}: {exc}"
+    return _loaded.get(name)
+
+
+def available_backends():
+    """Names of the backends that load on this machine, in order of preference.
+
+    Returns
+    -------
+    list of str
+        A subset of ``["numba", "c", "numpy"]``.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> "numpy" in fastlogreg.available_backends()
+    True
+    """
+    return [name for name in _PREFERENCE if _load(name) is not None]
+
+
+def backend_info():
+    """Which backends loaded and why the others did not.
+
+    Returns
+    -------
+    dict
+        ``{name: "available" or the reason it failed to load}`` for every known
+        backend, plus ``"default"``, ``"num_threads"`` and, when Numba loaded, its
+        ``"numba_threading_layer"``.
+    """
+    info = {}
+    for name in _PREFERENCE:
+        info[name] = "available" if _load(name) is not None else _errors[name]
+    info["default"] = get_backend()
+    info["num_threads"] = get_num_threads()
+    numba_backend = _loaded.get("numba")
+    if numba_backend is not None:
+        info["numba_threading_layer"] = numba_backend.threading_layer_name()
+    return info
+
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise TypeError(f"backend must be a string, got {type(name).__name__}")
+    if name not in _MODULES or _load(name) is None:
+        why = f" ({_errors[name]})" if name in _errors else ""
+        raise ValueError(
+            f"unknown or unavailable backend {name!r}{why}; available: {available_backends()}"
+        )
+    return name
+
+
+def _default_name():
+    global _default
+    if _default is None:
+        requested = os.environ.get("FASTLOGREG_BACKEND")
+        if requested:
+            try:
+                _default = _check_name(requested)
+            except ValueError as exc:
+                raise ValueError(f"FASTLOGREG_BACKEND: {exc}") from None
+        else:
+            _default = available_backends()[0]
+    return _default
+
+
+def get_backend():
+    """Name of the backend used when a call passes ``backend=None``."""
+    return _override.get() or _default_name()
+
+
+def set_backend(name):
+    """Make ``name`` ("numba", "c" or "numpy") the default backend of this process.
+
+    Raises
+    ------
+    ValueError
+        If the backend is unknown or failed to load; the message lists the
+        available ones.
+    """
+    global _default
+    _default = _check_name(name)
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Context manager: use backend ``name`` inside the ``with`` block.
+
+    The choice is local to the current thread (and asyncio task), so concurrent
+    code elsewhere keeps its own backend.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> with fastlogreg.use_backend("numpy"):
+    ...     fastlogreg.get_backend()
+    'numpy'
+    """
+    token = _override.set(_check_name(name))
+    try:
+        yield
+    finally:
+        _override.reset(token)
+
+
+def resolve(backend):
+    """The kernel module for ``backend`` (None means the current default)."""
+    return _loaded[get_backend() if backend is None else _check_name(backend)]
+
+
+def get_num_threads():
+    """Threads the Numba and C kernels split their rows over (default: usable cores)."""
+    if _num_threads is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return _num_threads
+
+
+def set_num_threads(n):
+    """Set the thread count of the Numba and C kernels (an integer >= 1).
+
+    Results are bit-identical on repeated calls with the same thread count.
+    """
+    global _num_threads
+    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+        raise TypeError(f"n must be an integer, got {type(n).__name__}")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
+    _num_threads = n

@@ -1,0 +1,225 @@
+"""The NumPy/SciPy reference backend ("numpy"): the oracle of every test and benchmark.
+
+Plain, vectorised and obviously correct rather than fast. It follows the kernel
+contract of :mod:`fastlogreg.backends` and the stable formulas of DESIGN.md section 1.
+Everything is computed in float64 and rounded to the data dtype only when stored.
+The fused functions read X twice per row block (``X @ w``, then ``X.T @ r``): this
+is the "naive" cost the fused kernels are measured against.
+"""
+
+import math
+
+import numpy as np
+from scipy import special
+
+_BLOCK_ROWS = 1 << 15
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _row_blocks(n):
+    for start in range(0, n, _BLOCK_ROWS):
+        yield slice(start, min(start + _BLOCK_ROWS, n))
+
+
+def _weights(sample_weight, rows):
+    return sample_weight[rows] if sample_weight.shape[0] else 1.0
+
+
+def _softplus(z):
+    """softplus(z) = log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))."""
+    return np.logaddexp(0.0, z)
+
+
+# ----------------------------------------------------------------------------- elementwise
+def sigmoid(x, scale, out, n_threads):
+    out[...] = special.expit(scale * np.asarray(x, dtype=np.float64))
+
+
+def log_sigmoid(x, out, n_threads):
+    out[...] = special.log_expit(np.asarray(x, dtype=np.float64))
+
+
+def log_ndtr(x, out, n_threads):
+    out[...] = special.log_ndtr(np.asarray(x, dtype=np.float64))
+
+
+# ----------------------------------------------------------------------------- row-wise
+def _shifted(Z):
+    """Return (D, log1p_s): D = Z - max(Z) per row with the infinite-max rule, and
+    log1p(s) where s sums exp(D) over every entry but the first argmax."""
+    Z = np.asarray(Z, dtype=np.float64)
+    n = Z.shape[0]
+    m = Z.max(axis=1)
+    with np.errstate(invalid="ignore"):
+        D = Z - m[:, None]
+    infinite = np.isinf(m)
+    D[infinite] = np.where(Z[infinite] == m[infinite, None], 0.0, -np.inf)
+    E = np.exp(D)
+    E[np.arange(n), np.argmax(Z, axis=1)] = 0.0
+    return D, np.log1p(E.sum(axis=1)), m
+
+
+def logsumexp(Z, out, n_threads):
+    D, log1p_s, m = _shifted(Z)
+    out[...] = m + log1p_s
+
+
+def softmax(Z, out, n_threads):
+    D, log1p_s, _ = _shifted(Z)
+    out[...] = np.exp(D - log1p_s[:, None])
+
+
+def log_softmax(Z, out, n_threads):
+    D, log1p_s, _ = _shifted(Z)
+    out[...] = D - log1p_s[:, None]
+
+
+def inner(U, V, out, n_threads):
+    out[...] = np.einsum("ij,ij->i", np.asarray(U, np.float64), np.asarray(V, np.float64))
+
+
+def cosine_similarity(U, V, out, n_threads):
+    U = np.asarray(U, np.float64)
+    V = np.asarray(V, np.float64)
+    # Scale each row by its largest magnitude first so the norms cannot overflow.
+    su = np.abs(U).max(axis=1, initial=0.0)
+    sv = np.abs(V).max(axis=1, initial=0.0)
+    nonzero = (su > 0) & (sv > 0)
+    Us = U[nonzero] / su[nonzero, None]
+    Vs = V[nonzero] / sv[nonzero, None]
+    cos = np.einsum("ij,ij->i", Us, Vs) / (np.linalg.norm(Us, axis=1) * np.linalg.norm(Vs, axis=1))
+    result = np.zeros(U.shape[0])
+    result[nonzero] = cos
+    out[...] = result
+
+
+# ----------------------------------------------------------------------------- losses
+def _binary_nll_and_residual(z, y):
+    """Pointwise l = y softplus(-z) + (1-y) softplus(z) and dl/dz = s(z) - y."""
+    with np.errstate(invalid="ignore"):
+        loss = np.where(
+            y == 1.0, _softplus(-z),
+            np.where(y == 0.0, _softplus(z), y * _softplus(-z) + (1.0 - y) * _softplus(z)),
+        )
+    p = special.expit(z)
+    # s(z) - 1 = -s(-z): exact for y = 1 where p rounds to 1.
+    residual = np.where(y == 1.0, -special.expit(-z), p - y)
+    return loss, residual
+
+
+def binary_cross_entropy(z, y, out, n_threads):
+    out[...] = _binary_nll_and_residual(np.asarray(z, np.float64), y)[0]
+
+
+def _cross_entropy_rows(Z, labels, Y):
+    """Pointwise l_i = sum_k Y_ik (logsumexp(z_i) - z_ik) and softmax(Z)."""
+    D, log1p_s, _ = _shifted(Z)
+    neg_log_p = log1p_s[:, None] - D
+    if labels.shape[0]:
+        loss = neg_log_p[np.arange(D.shape[0]), labels]
+    else:
+        with np.errstate(invalid="ignore"):
+            loss = np.where(Y > 0, Y * neg_log_p, 0.0).sum(axis=1)
+    return loss, np.exp(-neg_log_p)
+
+
+def cross_entropy(Z, labels, Y, out, n_threads):
+    out[...] = _cross_entropy_rows(Z, labels, Y)[0]
+
+
+def _one_hot(labels, Y, rows, n_classes):
+    if not labels.shape[0]:
+        return Y[rows]
+    block = labels[rows]
+    T = np.zeros((block.shape[0], n_classes))
+    T[np.arange(block.shape[0]), block] = 1.0
+    return T
+
+
+# ----------------------------------------------------------------------------- fused
+def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    loss = 0.0
+    grad_b = 0.0
+    grad_w[:] = 0.0
+    for rows in _row_blocks(X.shape[0]):
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        sw = _weights(sample_weight, rows)
+        pointwise, residual = _binary_nll_and_residual(Xb @ w + b, y[rows])
+        r = sw * residual
+        loss += np.sum(sw * pointwise)
+        grad_b += np.sum(r)
+        grad_w += Xb.T @ r
+    return loss, grad_b
+
+
+def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threads):
+    loss = 0.0
+    grad_W[...] = 0.0
+    grad_b[...] = 0.0
+    for rows in _row_blocks(X.shape[0]):
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        sw = _weights(sample_weight, rows)
+        sw_col = sw[:, None] if np.ndim(sw) else sw
+        block_labels = labels[rows] if labels.shape[0] else labels
+        block_Y = Y if labels.shape[0] else Y[rows]
+        pointwise, P = _cross_entropy_rows(Xb @ W.T + b, block_labels, block_Y)
+        R = sw_col * (P - _one_hot(labels, Y, rows, W.shape[0]))
+        loss += np.sum(sw * pointwise)
+        grad_W += R.T @ Xb
+        grad_b += R.sum(axis=0)
+    return loss
+
+
+def _probit_nll_and_residual(z, y):
+    """l = -y log Phi(z) - (1-y) log Phi(-z); dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z)."""
+    log_cdf = special.log_ndtr(z)
+    log_sf = special.log_ndtr(-z)
+    log_pdf = -0.5 * z * z - _LOG_SQRT_2PI
+    with np.errstate(invalid="ignore"):
+        loss = np.where(y == 1.0, -log_cdf,
+                        np.where(y == 0.0, -log_sf, -y * log_cdf - (1.0 - y) * log_sf))
+    residual = -y * np.exp(log_pdf - log_cdf) + (1.0 - y) * np.exp(log_pdf - log_sf)
+    return loss, residual
+
+
+def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    loss = 0.0
+    grad_b = 0.0
+    grad_w[:] = 0.0
+    for rows in _row_blocks(X.shape[0]):
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        sw = _weights(sample_weight, rows)
+        pointwise, residual = _probit_nll_and_residual(Xb @ w + b, y[rows])
+        r = sw * residual
+        loss += np.sum(sw * pointwise)
+        grad_b += np.sum(r)
+        grad_w += Xb.T @ r
+    return loss, grad_b
+
+
+# ----------------------------------------------------------------------------- Hessian-vector
+def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
+    hv[:] = 0.0
+    hv_b = 0.0
+    for rows in _row_blocks(X.shape[0]):
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        p = special.expit(Xb @ w + b)
+        hu = _weights(sample_weight, rows) * p * (1.0 - p) * (Xb @ v + v_b)
+        hv += Xb.T @ hu
+        hv_b += np.sum(hu)
+    return hv_b
+
+
+def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
+    hv[...] = 0.0
+    hv_b[...] = 0.0
+    for rows in _row_blocks(X.shape[0]):
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        D, log1p_s, _ = _shifted(Xb @ W.T + b)
+        P = np.exp(D - log1p_s[:, None])
+        U = Xb @ V.T + v_b
+        sw = _weights(sample_weight, rows)
+        sw_col = sw[:, None] if np.ndim(sw) else sw
+        R = sw_col * P * (U - np.sum(P * U, axis=1, keepdims=True))
+        hv += R.T @ Xb
+        hv_b += R.sum(axis=0)
