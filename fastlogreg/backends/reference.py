@@ -203,8 +203,10 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
     hv_b = 0.0
     for rows in _row_blocks(X.shape[0]):
         Xb = np.asarray(X[rows], dtype=np.float64)
-        p = special.expit(Xb @ w + b)
-        hu = _weights(sample_weight, rows) * p * (1.0 - p) * (Xb @ v + v_b)
+        z = Xb @ w + b
+        # s(z) (1 - s(z)) written as s(z) s(-z): no cancellation in the tails.
+        h = _weights(sample_weight, rows) * special.expit(z) * special.expit(-z)
+        hu = h * (Xb @ v + v_b)
         hv += Xb.T @ hu
         hv_b += np.sum(hu)
     return hv_b

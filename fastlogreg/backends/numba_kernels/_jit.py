@@ -1,0 +1,19 @@
+"""The Numba options of every kernel, in one place.
+
+``cache=True`` keeps compiled code between processes; signatures are left to lazy
+compilation so each dtype and memory layout actually used gets its own
+specialisation (float32 and float64, C-contiguous fast paths, read-only arrays).
+``error_model="numpy"`` makes ``0.0 / 0.0`` a NaN instead of a Python exception.
+The fused kernels add ``fastmath={"reassoc", "contract"}``: reassociation lets the
+dot products vectorise with several partial sums; no flag that assumes finite values
+or ignores signed zeros is used, and the stable scalar formulas live in
+:mod:`.scalar`, compiled without any fastmath flag.
+"""
+
+import numba
+
+_COMMON = dict(cache=True, nogil=True, error_model="numpy")
+
+jit = numba.njit(**_COMMON)
+jit_parallel = numba.njit(parallel=True, **_COMMON)
+jit_fused = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, **_COMMON)
