@@ -38,6 +38,8 @@ def _prepare_out(out, like, name="out", shape=None, dtype=None):
     shape = like.shape if shape is None else shape
     dtype = like.dtype if dtype is None else dtype
     if out is None:
+        if shape == like.shape:
+            return np.empty_like(like, dtype=dtype)  # keeps C or Fortran order, as ufuncs do
         return np.empty(shape, dtype=dtype)
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(out).__name__}")
@@ -53,23 +55,20 @@ def _prepare_out(out, like, name="out", shape=None, dtype=None):
 def _apply(backend, name, x, out, *extra):
     """Run elementwise or row-wise kernel ``name`` from ``x`` into ``out``.
 
-    Both are viewed as 2-D; a user ``out`` that cannot be viewed so, or that overlaps
-    ``x`` without being the same memory, is written through a temporary.
+    Both are viewed as 2-D. An ``out`` that cannot be viewed so without a copy, or
+    that overlaps ``x`` without being exactly ``x``, is written through a temporary.
     """
     x2 = _as_2d(x)
-    target = out
-    same = out.ctypes.data == x.ctypes.data and out.strides == x.strides
-    if np.may_share_memory(x, out) and not same:
-        target = np.empty_like(out)
-    out2 = _as_2d(target)
-    if out2.base is not None and not np.shares_memory(out2, target) and target.size:
-        target = np.empty_like(out)  # reshape had to copy: compute, then copy back
-        out2 = _as_2d(target)
+    out2 = _as_2d(out)
+    is_view = out.size == 0 or np.may_share_memory(out2, out)
+    in_place = out.ctypes.data == x.ctypes.data and out.strides == x.strides
+    if not is_view or (np.may_share_memory(x, out) and not in_place):
+        out2 = np.empty(x2.shape, dtype=out.dtype)
     if x2.flags.f_contiguous and not x2.flags.c_contiguous and out2.flags.f_contiguous:
-        x2, out2 = x2.T, out2.T  # the same elementwise map on C-ordered views
+        x2, out2 = x2.T, out2.T  # the same map on C-ordered views: one specialisation
     _kernel_call(backend, name, x2, *extra, out2)
-    if target is not out:
-        out[...] = target
+    if not np.may_share_memory(out2, out):
+        out[...] = out2.reshape(out.shape)
     return out
 
 
