@@ -1,0 +1,421 @@
+"""Solvers: minimise a validated problem's objective through its fused kernels only.
+
+Every solver sees the model through an :class:`Objective`, a flat float64 parameter
+vector ``theta`` (``[w, b]`` for the binary model, ``[W.ravel(), b]`` for softmax, the
+intercept left out when it is not fitted) and two calls into the backend:
+``loss_grad(theta)`` (one fused pass over ``X``) and ``hessp(theta, v)`` (one fused pass).
+Nothing here touches ``X`` itself: no validation per iteration, no n-sized arrays.
+
+Solvers
+-------
+``lbfgs``
+    SciPy's L-BFGS-B on ``loss_grad``, stopped when the gradient's max-norm is at most
+    ``tol`` (SciPy's ``pgtol``), as scikit-learn's "lbfgs".
+``newton``
+    Inexact Newton: the Newton system is solved by conjugate gradients on fused
+    Hessian-vector products with the forcing term ``min(0.5, sqrt(|g|)) |g|``
+    (superlinear convergence), then an Armijo backtracking line search whose accepted
+    point's gradient is reused. One ``loss_grad`` plus a few ``hessp`` per iteration.
+``sgd``
+    Mini-batch SVRG (stochastic variance-reduced gradient): each epoch takes the full
+    gradient at a snapshot (which is also the exact convergence test), then one pass of
+    mini-batch steps ``theta -= eta (g_B(theta) - g_B(snapshot) + g(snapshot))``. The
+    step ``eta = 1 / (2 L)`` comes from ``L``, the largest Hessian eigenvalue at the
+    point of maximal curvature estimated by power iteration on Hessian-vector products
+    of a row subsample; an epoch that raises the objective is undone and halves ``eta``.
+    No step size to tune, and linear convergence to the exact optimum.
+
+Each returns a :class:`SolverResult`.
+"""
+
+import math
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._problems import BinaryProblem, MultinomialProblem
+
+SOLVERS = ("lbfgs", "newton", "sgd")
+
+
+@dataclass
+class SolverResult:
+    """What a solver returns.
+
+    Attributes
+    ----------
+    theta : ndarray of float64, the final flat parameter vector
+    n_iter : int, iterations (L-BFGS / Newton) or epochs (SGD)
+    loss : float, objective at ``theta``
+    grad_max : float, max-norm of the gradient at ``theta``
+    converged : bool, ``grad_max <= tol`` (or SciPy's relative-decrease stop)
+    hit_max_iter : bool, stopped because ``max_iter`` was reached
+    message : str
+    n_loss_grad, n_hessp : int, kernel calls made (full-data passes for ``sgd`` count
+        every mini-batch call as a fraction of a pass)
+    """
+
+    theta: np.ndarray
+    n_iter: int
+    loss: float
+    grad_max: float
+    converged: bool
+    hit_max_iter: bool
+    message: str
+    n_loss_grad: float = 0
+    n_hessp: float = 0
+
+
+class Objective:
+    """A problem, an L2 strength and an intercept choice as a function of flat ``theta``.
+
+    Parameters
+    ----------
+    problem : BinaryProblem or MultinomialProblem
+    l2 : float >= 0
+    fit_intercept : bool
+    backend : str or None
+    """
+
+    def __init__(self, problem, l2, fit_intercept=True, backend=None):
+        self.problem = problem
+        self.l2 = float(l2)
+        self.fit_intercept = bool(fit_intercept)
+        self.backend = backend
+        self.multinomial = isinstance(problem, MultinomialProblem)
+        self.n_features = problem.n_features
+        self.n_classes = problem.n_classes if self.multinomial else 1
+        self.n_coef = self.n_classes * self.n_features
+        self.n_params = self.n_coef + (self.n_classes if self.fit_intercept else 0)
+        self.n_loss_grad = 0
+        self.n_hessp = 0
+        self._zero_b = np.zeros(self.n_classes)
+
+    def split(self, theta):
+        """``(w, b)``: views of ``theta`` (``w`` (d,) or (C, d); ``b`` scalar or (C,))."""
+        w = theta[: self.n_coef]
+        if self.multinomial:
+            W = w.reshape(self.n_classes, self.n_features)
+            b = theta[self.n_coef:] if self.fit_intercept else self._zero_b
+            return W, b
+        return w, (float(theta[self.n_coef]) if self.fit_intercept else 0.0)
+
+    def join(self, w, b):
+        theta = np.empty(self.n_params)
+        theta[: self.n_coef] = np.ravel(w)
+        if self.fit_intercept:
+            theta[self.n_coef:] = b
+        return theta
+
+    def loss_grad(self, theta):
+        """Objective and flat gradient at ``theta`` (one fused pass over ``X``)."""
+        self.n_loss_grad += 1
+        w, b = self.split(theta)
+        loss, grad_w, grad_b = self.problem.loss_grad(w, b, l2=self.l2, backend=self.backend)
+        grad = np.empty(self.n_params)
+        grad[: self.n_coef] = np.ravel(grad_w)
+        if self.fit_intercept:
+            grad[self.n_coef:] = grad_b
+        return float(loss), grad
+
+    def hessp(self, theta, v):
+        """Hessian at ``theta`` times the flat direction ``v`` (one fused pass over ``X``)."""
+        self.n_hessp += 1
+        w, b = self.split(theta)
+        vw, vb = self.split(v)
+        hv_w, hv_b = self.problem.hessp(w, b, vw, vb, l2=self.l2, backend=self.backend)
+        out = np.empty(self.n_params)
+        out[: self.n_coef] = np.ravel(hv_w)
+        if self.fit_intercept:
+            out[self.n_coef:] = hv_b
+        return out
+
+    def rows(self, rows):
+        """The same objective on a subset of rows (a slice or strided view: no copy of X)."""
+        p = self.problem
+        sw = p.sample_weight[rows] if p.sample_weight.shape[0] else None
+        if self.multinomial:
+            target = p.labels[rows] if p.labels.shape[0] else p.Y[rows]
+            sub = MultinomialProblem(p.X[rows], target, p.n_classes, sw)
+        else:
+            sub = BinaryProblem(p.X[rows], p.y[rows], sw, link=p.link)
+        return Objective(sub, self.l2, self.fit_intercept, self.backend)
+
+
+class _Printer:
+    """``verbose`` output: one line per iteration (objective, gradient max-norm, time)."""
+
+    def __init__(self, verbose, solver, stream=None):
+        self.verbose = int(verbose)
+        self.solver = solver
+        self.stream = stream if stream is not None else sys.stdout
+        self.start = time.perf_counter()
+        if self.verbose:
+            print(f"[fastlogreg {solver}] {'iter':>5} {'objective':>22} {'grad_max':>10} "
+                  f"{'time_s':>8}", file=self.stream)
+
+    def line(self, k, loss, grad_max, extra=""):
+        if self.verbose:
+            t = time.perf_counter() - self.start
+            print(f"[fastlogreg {self.solver}] {k:5d} {loss:22.15e} {grad_max:10.3e} {t:8.3f}{extra}",
+                  file=self.stream, flush=True)
+
+
+def _max_abs(g):
+    return float(np.max(np.abs(g))) if g.size else 0.0
+
+
+# ----------------------------------------------------------------------------- L-BFGS
+def lbfgs(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0, memory=20):
+    """Minimise ``obj`` with SciPy's L-BFGS-B from ``theta0``.
+
+    Stops when the gradient max-norm is at most ``tol`` (``gtol``), after ``max_iter``
+    iterations, or when the relative decrease of the objective falls below
+    ``64 * eps`` (scikit-learn's ``ftol``: no further progress is possible in float64).
+    """
+    from scipy.optimize import minimize
+
+    printer = _Printer(verbose, "lbfgs")
+    last = {}
+
+    def fun(theta):
+        loss, grad = obj.loss_grad(theta)
+        last["loss"], last["grad"] = loss, grad
+        return loss, grad
+
+    count = [0]
+
+    def callback(intermediate_result):
+        count[0] += 1
+        # L-BFGS-B's accepted point is the last one its line search evaluated.
+        printer.line(count[0], float(intermediate_result.fun), _max_abs(last["grad"]))
+
+    res = minimize(
+        fun, np.asarray(theta0, dtype=np.float64), jac=True, method="L-BFGS-B",
+        callback=callback if verbose else None,
+        options={"maxiter": int(max_iter), "maxls": 50, "gtol": float(tol),
+                 "ftol": 64 * np.finfo(float).eps, "maxcor": int(memory)},
+    )
+    grad_max = _max_abs(res.jac)
+    hit = res.status == 1 or (res.nit >= max_iter and grad_max > tol)
+    return SolverResult(
+        theta=res.x, n_iter=int(res.nit), loss=float(res.fun), grad_max=grad_max,
+        converged=bool(res.status == 0), hit_max_iter=bool(hit),
+        message=str(res.message), n_loss_grad=obj.n_loss_grad, n_hessp=obj.n_hessp,
+    )
+
+
+# ----------------------------------------------------------------------------- Newton
+def _conjugate_gradient(hessp, g, rtol_abs, max_cg):
+    """Approximately solve ``H p = -g`` (H symmetric positive semi-definite) by CG."""
+    p = np.zeros_like(g)
+    r = -g.copy()  # residual -g - H p
+    d = r.copy()
+    rr = float(r @ r)
+    for _ in range(max_cg):
+        if math.sqrt(rr) <= rtol_abs:
+            break
+        Hd = hessp(d)
+        dHd = float(d @ Hd)
+        if dHd <= 1e-300 * max(1.0, float(d @ d)):
+            # no (or negative) curvature along d: take what we have, or steepest descent
+            if not p.any():
+                p = r.copy()
+            break
+        alpha = rr / dHd
+        p += alpha * d
+        r -= alpha * Hd
+        rr_new = float(r @ r)
+        d *= rr_new / rr
+        d += r
+        rr = rr_new
+    return p
+
+
+def newton(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0):
+    """Minimise ``obj`` by inexact Newton (CG on fused Hessian-vector products + Armijo)."""
+    printer = _Printer(verbose, "newton")
+    theta = np.array(theta0, dtype=np.float64)
+    loss, grad = obj.loss_grad(theta)
+    grad_max = _max_abs(grad)
+    eps = np.finfo(float).eps
+    max_cg = max(20, 2 * obj.n_params)
+    message = "maximum number of iterations reached"
+    converged = hit = False
+    k = 0
+    printer.line(0, loss, grad_max)
+    while True:
+        if grad_max <= tol:
+            converged, message = True, f"gradient max-norm {grad_max:.3e} <= tol"
+            break
+        if k >= max_iter:
+            hit = True
+            break
+        k += 1
+        gnorm = float(np.linalg.norm(grad))
+        forcing = min(0.5, math.sqrt(gnorm))
+        step = _conjugate_gradient(lambda v: obj.hessp(theta, v), grad, forcing * gnorm, max_cg)
+        slope = float(grad @ step)
+        if not slope < 0.0:  # not a descent direction (rounding): fall back to -g
+            step = -grad
+            slope = -gnorm * gnorm
+        t = 1.0
+        accepted = False
+        while t > 1e-12:
+            theta_new = theta + t * step
+            loss_new, grad_new = obj.loss_grad(theta_new)
+            if loss_new <= loss + 1e-4 * t * slope:
+                accepted = True
+                break
+            # At the optimum the decrease is below float64 resolution of the objective:
+            # accept a step that changes the objective by rounding only and reduces
+            # the gradient.
+            grad_new_max = _max_abs(grad_new)
+            if loss_new - loss <= 16 * eps * abs(loss) and grad_new_max < grad_max:
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            message = "line search failed: no decrease possible in float64"
+            break
+        theta, loss, grad = theta_new, loss_new, grad_new
+        grad_max = _max_abs(grad)
+        printer.line(k, loss, grad_max, f"  step {t:.3g}")
+    return SolverResult(theta=theta, n_iter=k, loss=loss, grad_max=grad_max, converged=converged,
+                        hit_max_iter=hit, message=message, n_loss_grad=obj.n_loss_grad,
+                        n_hessp=obj.n_hessp)
+
+
+# ----------------------------------------------------------------------------- SGD (SVRG)
+def _batches(n, batch_size):
+    edges = list(range(0, n, batch_size)) + [n]
+    if len(edges) > 2 and edges[-1] - edges[-2] < batch_size // 2:
+        edges.pop(-2)  # merge a small tail into the previous batch
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def curvature_bound(obj, n_rows=4096, n_power=12, seed=0):
+    """Estimate ``L``, the largest Hessian eigenvalue where curvature is largest.
+
+    Power iteration with fused Hessian-vector products on an evenly strided row
+    subsample (a view, no copy). For the logistic model the curvature is largest at
+    ``z = 0`` (``s(1-s) <= 1/4``), so the Hessian at ``theta = 0`` is the global bound.
+    For softmax the Hessian at 0 has ``(I - 11^T/C)/C`` per sample while the bound is
+    ``1/2``: scaled by ``C/2``.
+    """
+    n = obj.problem.n_samples
+    stride = max(1, n // n_rows)
+    sub = obj.rows(slice(None, None, stride)) if stride > 1 else obj
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal(obj.n_params)
+    zero = np.zeros(obj.n_params)
+    lam = 0.0
+    for _ in range(n_power):
+        v /= np.linalg.norm(v)
+        hv = sub.hessp(zero, v)
+        lam = float(v @ hv)
+        v = hv
+        if not np.any(v):
+            break
+    obj.n_hessp += sub.n_hessp * (stride > 1) / stride
+    if obj.multinomial:
+        lam = lam * obj.n_classes / 2.0
+    return max(lam, 1e-12)
+
+
+def sgd(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0, batch_size=None, random_state=None,
+        state=None, growth=1.25):
+    """Minimise ``obj`` by mini-batch SVRG (see the module docstring). One epoch = one iteration.
+
+    ``state`` (a dict, updated in place) carries the step size between calls
+    (:meth:`LogisticRegression.partial_fit` runs one epoch per call).
+    """
+    printer = _Printer(verbose, "sgd")
+    rng = np.random.default_rng(random_state)
+    n = obj.problem.n_samples
+    if batch_size is None:
+        batch_size = int(min(max(16, n // 64), 4096))
+    batches = _batches(n, max(1, min(int(batch_size), n)))
+    subs = [obj.rows(b) for b in batches]
+    # each mini-batch call reads a fraction of X
+    fractions = [(b.stop - b.start) / n for b in batches]
+    state = {} if state is None else state
+    if "eta" not in state:
+        state["eta"] = 1.0 / (2.0 * curvature_bound(obj))
+    eta = state["eta"]
+    theta = np.array(theta0, dtype=np.float64)
+    loss, mu = obj.loss_grad(theta)
+    grad_max = _max_abs(mu)
+    passes = 1.0
+    converged = hit = False
+    message = "maximum number of epochs reached"
+    k = 0
+    printer.line(0, loss, grad_max)
+    while True:
+        if grad_max <= tol:
+            converged, message = True, f"gradient max-norm {grad_max:.3e} <= tol"
+            break
+        if k >= max_iter:
+            hit = True
+            break
+        k += 1
+        snapshot = theta
+        x = theta.copy()
+        order = rng.permutation(len(subs))
+        for count, j in enumerate(order):
+            _, g_x = subs[j].loss_grad(x)
+            _, g_s = subs[j].loss_grad(snapshot)
+            passes += 2 * fractions[j]
+            g_x -= g_s
+            g_x += mu
+            x -= eta * g_x
+            if verbose and sys.stdout.isatty():
+                done = int(30 * (count + 1) / len(order))
+                print(f"\r[fastlogreg sgd] epoch {k:4d} [{'#' * done}{'.' * (30 - done)}]",
+                      end="", flush=True)
+        loss_new, mu_new = obj.loss_grad(x)
+        passes += 1
+        if verbose and sys.stdout.isatty():
+            print("\r", end="")
+        if not np.isfinite(loss_new) or loss_new > loss:
+            # too long a step for this data: undo the epoch and halve it
+            eta *= 0.5
+            state["eta"] = eta
+            printer.line(k, loss, grad_max, f"  rejected, eta -> {eta:.3g}")
+            if eta < 1e-30:
+                message = "step size underflow"
+                break
+            continue
+        theta, loss, mu = x, loss_new, mu_new
+        grad_max = _max_abs(mu)
+        printer.line(k, loss, grad_max, f"  eta {eta:.3g}  [{'#' * 30}]")
+        # the bound L is worst-case; probe a longer step after each accepted epoch
+        eta *= growth
+        state["eta"] = eta
+    return SolverResult(theta=theta, n_iter=k, loss=loss, grad_max=grad_max, converged=converged,
+                        hit_max_iter=hit, message=message, n_loss_grad=passes, n_hessp=obj.n_hessp)
+
+
+def minimize(obj, theta0, solver, **kwargs):
+    """Dispatch to ``lbfgs``, ``newton`` or ``sgd``."""
+    if solver == "lbfgs":
+        kwargs.pop("random_state", None)
+        kwargs.pop("state", None)
+        kwargs.pop("batch_size", None)
+        return lbfgs(obj, theta0, **kwargs)
+    if solver == "newton":
+        kwargs.pop("random_state", None)
+        kwargs.pop("state", None)
+        kwargs.pop("batch_size", None)
+        return newton(obj, theta0, **kwargs)
+    if solver == "sgd":
+        return sgd(obj, theta0, **kwargs)
+    raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+
+
+def choose_solver(n_samples, n_features, n_classes):
+    """The solver "auto" picks (measured with bench/bench_fit.py; see its docstring)."""
+    return "newton" if n_classes == 2 else "lbfgs"
