@@ -1,0 +1,190 @@
+/* fastlogreg C kernels: shared scalar functions and helpers; the kernels themselves
+ * live in kernels_impl.h, included once for double (_f64) and once for float (_f32).
+ *
+ * Parallel scheme (DESIGN.md section 3): the rows are split into n_threads static,
+ * contiguous chunks (sizes differ by at most one row); a chunk is reduced in row order
+ * into its own 64-byte aligned partial buffer (no false sharing), and the partials are
+ * added in chunk order.  The chunking depends on n_threads only -- small inputs run the
+ * same chunks on one thread (OpenMP `if` clause) and a build without OpenMP runs them
+ * serially -- so the result is a function of (inputs, n_threads): bit-identical on
+ * repeated calls.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fastlogreg_kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Elements (rows x columns) below which a kernel keeps its chunks on one thread. */
+#define FLR_PAR_MIN ((int64_t)1 << 15)
+/* Rows per block in the column-sweep path of the fused kernels (non-unit column stride). */
+#define FLR_BLOCK_ROWS 64
+
+int flr_openmp_enabled(void)
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
+
+/* First row of chunk c when n rows are split into k chunks. */
+static inline int64_t chunk_start(int64_t n, int c, int k)
+{
+    int64_t q = n / k, r = n % k;
+    return q * c + (c < r ? c : r);
+}
+
+static inline int64_t pad8(int64_t m) { return (m + 7) & ~(int64_t)7; }
+
+/* count doubles, 64-byte aligned; *raw is what to free(). */
+static double *alloc_aligned(int64_t count, void **raw)
+{
+    *raw = malloc((size_t)count * sizeof(double) + 64);
+    if (*raw == NULL) return NULL;
+    return (double *)(((uintptr_t)*raw + 63) & ~(uintptr_t)63);
+}
+
+/* dst[j] = sum over chunks c (in order) of part[c * stride + j], j < m. */
+static void reduce_chunks(const double *part, int nchunks, int64_t stride, int64_t m, double *dst)
+{
+    for (int64_t j = 0; j < m; j++) dst[j] = part[j];
+    for (int c = 1; c < nchunks; c++) {
+        const double *p = part + (int64_t)c * stride;
+        for (int64_t j = 0; j < m; j++) dst[j] += p[j];
+    }
+}
+
+/* ------------------------------------------------------------------ scalar functions */
+static const double LOG_SQRT_2PI = 0.91893853320467274178032973640562; /* log(2 pi) / 2 */
+static const double SQRT1_2 = 0.70710678118654752440084436210485;
+
+/* softplus(z) = log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)); NaN propagates. */
+static inline double softplus(double z)
+{
+    return (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
+}
+
+/* s(z) = 1 / (1 + exp(-z)) without overflow: e = exp(-|z|). */
+static inline double expit(double z)
+{
+    double e = exp(-fabs(z));
+    return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+/* s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): full precision in both tails (the
+ * naive p (1 - p) cancels for large z). */
+static inline double expit_deriv(double z)
+{
+    double e = exp(-fabs(z));
+    return e / ((1.0 + e) * (1.0 + e));
+}
+
+/* log Phi(x) for x < -20: -x^2/2 - log(-x) - log(2 pi)/2 + log1p(sum_k (-1)^k (2k-1)!! / x^(2k)). */
+static double log_ndtr_asymptotic(double x)
+{
+    double x2inv = 1.0 / (x * x), term = 1.0, series = 0.0;
+    for (int k = 1; k < 40; k++) {
+        term *= -(2.0 * k - 1.0) * x2inv;
+        double next = series + term;
+        if (next == series) break;
+        series = next;
+    }
+    return -0.5 * x * x - log(-x) - LOG_SQRT_2PI + log1p(series);
+}
+
+/* log Phi(x), Phi the standard normal CDF, stable in both tails (as scipy.special.log_ndtr):
+ * x >= -1: log1p(-erfc(x/sqrt2)/2);  -20 <= x < -1: log(erfc(-x/sqrt2)/2);  x < -20: series. */
+/* erfc(x / sqrt(2)) without the error of rounding t = x / sqrt(2): the rounding error
+ * dt (exact through fma) costs a relative 2 t^2 eps in erfc(t), 1e-13 at x = 30;
+ * erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order. */
+static inline double erfc_scaled_arg(double x)
+{
+    static const double SQRT1_2_LO = -4.8336466567264565e-17; /* 1/sqrt(2) - SQRT1_2 */
+    static const double TWO_OVER_SQRTPI = 1.1283791670955125739;
+    double t = x * SQRT1_2;
+    if (!isfinite(t)) return erfc(t);
+    double dt = fma(x, SQRT1_2, -t) + x * SQRT1_2_LO;
+    return erfc(t) - dt * TWO_OVER_SQRTPI * exp(-t * t);
+}
+
+static inline double log_ndtr_d(double x)
+{
+    if (x >= -1.0) return log1p(-0.5 * erfc_scaled_arg(x));
+    if (x >= -20.0) return log(0.5 * erfc_scaled_arg(-x));
+    if (x < -20.0) return log_ndtr_asymptotic(x);
+    return x; /* NaN */
+}
+
+/* Binary cross-entropy l(z, y) and its derivative dl/dz = s(z) - y (exact at y = 1). */
+static inline void logistic_point(double z, double y, double *loss, double *residual)
+{
+    if (y == 1.0) {
+        *loss = softplus(-z);
+        *residual = -expit(-z);
+    } else {
+        *loss = y == 0.0 ? softplus(z) : y * softplus(-z) + (1.0 - y) * softplus(z);
+        *residual = expit(z) - y;
+    }
+}
+
+/* Probit: l = -y log Phi(z) - (1-y) log Phi(-z), dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z). */
+static inline void probit_point(double z, double y, double *loss, double *residual)
+{
+    double log_cdf = log_ndtr_d(z), log_sf = log_ndtr_d(-z);
+    double log_pdf = -0.5 * z * z - LOG_SQRT_2PI;
+    *loss = y == 1.0 ? -log_cdf : y == 0.0 ? -log_sf : -y * log_cdf - (1.0 - y) * log_sf;
+    *residual = -y * exp(log_pdf - log_cdf) + (1.0 - y) * exp(log_pdf - log_sf);
+}
+
+/* z_k - m with the infinite-max rule: where m is infinite, entries equal to m get 0 and
+ * the others -inf.  A NaN m (some z_k is NaN) makes everything NaN. */
+static inline double shifted(double zk, double m)
+{
+    if (isinf(m)) return zk == m ? 0.0 : -INFINITY;
+    return zk - m;
+}
+
+/* One row of scores (contiguous doubles, C >= 1): D_k = shifted(z_k, m) is written over z
+ * and E_k = exp(D_k) into E; returns s = sum_{k != first argmax} E_k and the argmax.
+ * A NaN anywhere makes m, and so every D_k, NaN. */
+static double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax)
+{
+    double m = z[0];
+    int64_t am = 0;
+    int has_nan = isnan(z[0]);
+    for (int64_t k = 1; k < C; k++) {
+        if (z[k] > m) { m = z[k]; am = k; }
+        else if (isnan(z[k])) has_nan = 1;
+    }
+    if (has_nan) m = NAN;
+    double s = 0.0;
+    for (int64_t k = 0; k < C; k++) {
+        z[k] = shifted(z[k], m);
+        E[k] = exp(z[k]);
+        if (k != am) s += E[k];
+    }
+    *argmax = am;
+    return s;
+}
+
+/* ------------------------------------------------------------------ typed kernels */
+#define REAL double
+#define SFX(name) name##_f64
+#include "kernels_impl.h"
+#undef REAL
+#undef SFX
+
+#define REAL float
+#define SFX(name) name##_f32
+#include "kernels_impl.h"
+#undef REAL
+#undef SFX

@@ -1,0 +1,528 @@
+/* Typed kernels, included by fastlogreg_kernels.c with REAL = double / float and
+ * SFX(name) = name##_f64 / name##_f32.  Data (REAL) is read with element strides;
+ * everything is computed in double and rounded to REAL only when stored. */
+
+/* ------------------------------------------------------------------ row helpers */
+
+/* sum_j x_j w_j in double.  Unit stride: 8 independent accumulators, added in a fixed
+ * tree (the compiler vectorizes them; the order does not depend on the ISA). */
+static inline double SFX(dot)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d)
+{
+    if (s == 1) {
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
+        int64_t j = 0;
+        for (; j + 8 <= d; j += 8) {
+            a0 += (double)x[j] * w[j];
+            a1 += (double)x[j + 1] * w[j + 1];
+            a2 += (double)x[j + 2] * w[j + 2];
+            a3 += (double)x[j + 3] * w[j + 3];
+            a4 += (double)x[j + 4] * w[j + 4];
+            a5 += (double)x[j + 5] * w[j + 5];
+            a6 += (double)x[j + 6] * w[j + 6];
+            a7 += (double)x[j + 7] * w[j + 7];
+        }
+        double acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
+        for (; j < d; j++) acc += (double)x[j] * w[j];
+        return acc;
+    }
+    double acc = 0.0;
+    for (int64_t j = 0; j < d; j++) acc += (double)x[j * s] * w[j];
+    return acc;
+}
+
+/* (x . w, x . v) in one sweep over x. */
+static inline void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double *restrict w,
+                                 const double *restrict v, int64_t d, double *xw, double *xv)
+{
+    if (s == 1) {
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
+        int64_t j = 0;
+        for (; j + 4 <= d; j += 4) {
+            double x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+            a0 += x0 * w[j]; a1 += x1 * w[j + 1]; a2 += x2 * w[j + 2]; a3 += x3 * w[j + 3];
+            c0 += x0 * v[j]; c1 += x1 * v[j + 1]; c2 += x2 * v[j + 2]; c3 += x3 * v[j + 3];
+        }
+        double aw = (a0 + a1) + (a2 + a3), av = (c0 + c1) + (c2 + c3);
+        for (; j < d; j++) { aw += (double)x[j] * w[j]; av += (double)x[j] * v[j]; }
+        *xw = aw; *xv = av;
+        return;
+    }
+    double aw = 0.0, av = 0.0;
+    for (int64_t j = 0; j < d; j++) { double xj = x[j * s]; aw += xj * w[j]; av += xj * v[j]; }
+    *xw = aw; *xv = av;
+}
+
+/* g += r x */
+static inline void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, int64_t s, int64_t d)
+{
+    if (s == 1) {
+        for (int64_t j = 0; j < d; j++) g[j] += r * (double)x[j];
+    } else {
+        for (int64_t j = 0; j < d; j++) g[j] += r * (double)x[j * s];
+    }
+}
+
+/* sum_j u_j v_j in double (both strided rows). */
+static inline double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
+{
+    if (us == 1 && vs == 1) {
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        int64_t j = 0;
+        for (; j + 4 <= d; j += 4) {
+            a0 += (double)u[j] * v[j];
+            a1 += (double)u[j + 1] * v[j + 1];
+            a2 += (double)u[j + 2] * v[j + 2];
+            a3 += (double)u[j + 3] * v[j + 3];
+        }
+        double acc = (a0 + a1) + (a2 + a3);
+        for (; j < d; j++) acc += (double)u[j] * v[j];
+        return acc;
+    }
+    double acc = 0.0;
+    for (int64_t j = 0; j < d; j++) acc += (double)u[j * us] * v[j * vs];
+    return acc;
+}
+
+/* ------------------------------------------------------------------ elementwise */
+enum { SFX(OP_SIGMOID), SFX(OP_LOG_SIGMOID), SFX(OP_LOG_NDTR) };
+
+static void SFX(apply_segment)(int op, const REAL *x, int64_t xs, double scale, REAL *out, int64_t os, int64_t len)
+{
+    switch (op) {
+    case SFX(OP_SIGMOID):
+        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)expit(scale * (double)x[k * xs]);
+        break;
+    case SFX(OP_LOG_SIGMOID):
+        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)(-softplus(-(double)x[k * xs]));
+        break;
+    default:
+        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)log_ndtr_d((double)x[k * xs]);
+        break;
+    }
+}
+
+/* Apply op to every element of the (n, d) array; the n*d elements (row-major order) are
+ * split into n_threads contiguous ranges, so a single long row is parallel too. */
+static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
+                            double scale, REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t total = n * d;
+    if (total <= 0) return 0;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (total >= FLR_PAR_MIN)
+    for (int c = 0; c < nt; c++) {
+        int64_t lo = chunk_start(total, c, nt), hi = chunk_start(total, c + 1, nt);
+        int64_t i = lo / d, j = lo % d;
+        while (lo < hi) {
+            int64_t len = d - j < hi - lo ? d - j : hi - lo;
+            SFX(apply_segment)(op, x + i * xs0 + j * xs1, xs1, scale, out + i * os0 + j * os1, os1, len);
+            lo += len;
+            i++;
+            j = 0;
+        }
+    }
+    return 0;
+}
+
+int SFX(flr_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1, double scale,
+                     REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    return SFX(elementwise)(SFX(OP_SIGMOID), n, d, x, xs0, xs1, scale, out, os0, os1, n_threads);
+}
+
+int SFX(flr_log_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
+                         REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    return SFX(elementwise)(SFX(OP_LOG_SIGMOID), n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+}
+
+int SFX(flr_log_ndtr)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
+                      REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    return SFX(elementwise)(SFX(OP_LOG_NDTR), n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+}
+
+/* ------------------------------------------------------------------ row-wise */
+
+/* m = max of the row (NaN if any entry is NaN), *am = first argmax; returns
+ * log1p(sum_{k != am} exp(shifted(z_k, m))). */
+static double SFX(row_stats)(const REAL *z, int64_t s, int64_t C, double *m_out, double *s_out)
+{
+    double m = z[0];
+    int64_t am = 0;
+    int has_nan = isnan(m);
+    for (int64_t k = 1; k < C; k++) {
+        double zk = z[k * s];
+        if (zk > m) { m = zk; am = k; }
+        else if (isnan(zk)) has_nan = 1;
+    }
+    if (has_nan) m = NAN;
+    double acc = 0.0;
+    for (int64_t k = 0; k < C; k++)
+        if (k != am) acc += exp(shifted((double)z[k * s], m));
+    *m_out = m;
+    *s_out = acc;
+    return log1p(acc);
+}
+
+enum { SFX(ROW_LSE), SFX(ROW_SOFTMAX), SFX(ROW_LOG_SOFTMAX) };
+
+static int SFX(rowwise)(int kind, int64_t n, int64_t C, const REAL *Z, int64_t zs0, int64_t zs1,
+                        REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    if (n <= 0 || C <= 0) return 0;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n * C >= FLR_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const REAL *z = Z + i * zs0;
+        REAL *o = out + i * os0;
+        double m, sum;
+        double L = SFX(row_stats)(z, zs1, C, &m, &sum);
+        if (kind == SFX(ROW_LSE)) {
+            o[0] = (REAL)(m + L);
+        } else if (kind == SFX(ROW_SOFTMAX)) {
+            double inv = 1.0 / (1.0 + sum);
+            for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(exp(shifted((double)z[k * zs1], m)) * inv);
+        } else {
+            for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(shifted((double)z[k * zs1], m) - L);
+        }
+    }
+    return 0;
+}
+
+int SFX(flr_logsumexp)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int64_t zs1,
+                       REAL *out, int64_t os0, int n_threads)
+{
+    return SFX(rowwise)(SFX(ROW_LSE), n, C, Z, zs0, zs1, out, os0, 0, n_threads);
+}
+
+int SFX(flr_softmax)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int64_t zs1,
+                     REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    return SFX(rowwise)(SFX(ROW_SOFTMAX), n, C, Z, zs0, zs1, out, os0, os1, n_threads);
+}
+
+int SFX(flr_log_softmax)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int64_t zs1,
+                         REAL *out, int64_t os0, int64_t os1, int n_threads)
+{
+    return SFX(rowwise)(SFX(ROW_LOG_SOFTMAX), n, C, Z, zs0, zs1, out, os0, os1, n_threads);
+}
+
+int SFX(flr_inner)(int64_t n, int64_t d, const REAL *U, int64_t us0, int64_t us1,
+                   const REAL *V, int64_t vs0, int64_t vs1, REAL *out, int64_t os0, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n * d >= FLR_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        out[i * os0] = (REAL)SFX(dot2)(U + i * us0, us1, V + i * vs0, vs1, d);
+    return 0;
+}
+
+/* max_j |u_j| with NaN propagation (as numpy's max), 0 for an empty row. */
+static inline double SFX(abs_max)(const REAL *u, int64_t s, int64_t d)
+{
+    double m = 0.0;
+    for (int64_t j = 0; j < d; j++) {
+        double a = fabs((double)u[j * s]);
+        if (a > m || isnan(a)) { m = a; if (isnan(a)) break; }
+    }
+    return m;
+}
+
+int SFX(flr_cosine_similarity)(int64_t n, int64_t d, const REAL *U, int64_t us0, int64_t us1,
+                               const REAL *V, int64_t vs0, int64_t vs1, REAL *out, int64_t os0, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n * d >= FLR_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const REAL *u = U + i * us0, *v = V + i * vs0;
+        /* scale each row by its largest magnitude first so the norms cannot overflow */
+        double su = SFX(abs_max)(u, us1, d), sv = SFX(abs_max)(v, vs1, d);
+        double cos = 0.0;
+        if (!(su == 0.0 || sv == 0.0)) { /* a NaN norm gives NaN */
+            double uv = 0.0, uu = 0.0, vv = 0.0;
+            for (int64_t j = 0; j < d; j++) {
+                double a = (double)u[j * us1] / su, b = (double)v[j * vs1] / sv;
+                uv += a * b; uu += a * a; vv += b * b;
+            }
+            cos = uv / (sqrt(uu) * sqrt(vv));
+        }
+        out[i * os0] = (REAL)cos;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ per-sample losses */
+int SFX(flr_binary_cross_entropy)(int64_t n, const REAL *z, int64_t zs, const double *y,
+                                  REAL *out, int64_t os, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n >= FLR_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        double loss, residual;
+        logistic_point((double)z[i * zs], y[i], &loss, &residual);
+        out[i * os] = (REAL)loss;
+    }
+    return 0;
+}
+
+int SFX(flr_cross_entropy)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int64_t zs1,
+                           const int64_t *labels, const double *Y, REAL *out, int64_t os, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    if (n <= 0 || C <= 0) return 0;
+    (void)nt;
+#pragma omp parallel for num_threads(nt) schedule(static) if (n * C >= FLR_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        const REAL *z = Z + i * zs0;
+        double m, sum;
+        double L = SFX(row_stats)(z, zs1, C, &m, &sum);
+        double loss;
+        if (labels != NULL) {
+            loss = L - shifted((double)z[labels[i] * zs1], m);
+        } else {
+            const double *yi = Y + i * C;
+            loss = 0.0;
+            for (int64_t k = 0; k < C; k++)
+                if (yi[k] > 0.0) loss += yi[k] * (L - shifted((double)z[k * zs1], m));
+        }
+        out[i * os] = (REAL)loss;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ fused binary */
+enum { SFX(LINK_LOGIT), SFX(LINK_PROBIT) };
+
+static inline void SFX(binary_point)(int link, double z, double y, double *loss, double *residual)
+{
+    if (link == SFX(LINK_LOGIT)) logistic_point(z, y, loss, residual);
+    else probit_point(z, y, loss, residual);
+}
+
+/* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
+ * Unit column stride: one row at a time (z_i = x_i . w, then g += r_i x_i while x_i is in
+ * L1), so X is read from memory once.  Other strides (e.g. Fortran order): blocks of
+ * FLR_BLOCK_ROWS rows swept column by column.  Both add rows to g in row order. */
+static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
+                             int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
+                             const double *sw, double *restrict g, double *acc)
+{
+    double loss = 0.0, grad_b = 0.0;
+    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+    if (xs1 == 1 || d <= 1) {
+        for (int64_t i = lo; i < hi; i++) {
+            const REAL *xi = X + i * xs0;
+            double l, r;
+            SFX(binary_point)(link, SFX(dot)(xi, 1, w, d) + b, y[i], &l, &r);
+            if (sw != NULL) { l *= sw[i]; r *= sw[i]; }
+            loss += l;
+            grad_b += r;
+            SFX(axpy)(g, r, xi, 1, d);
+        }
+    } else {
+        double zb[FLR_BLOCK_ROWS];
+        for (int64_t i0 = lo; i0 < hi; i0 += FLR_BLOCK_ROWS) {
+            int64_t nb = hi - i0 < FLR_BLOCK_ROWS ? hi - i0 : FLR_BLOCK_ROWS;
+            const REAL *Xb = X + i0 * xs0;
+            for (int64_t k = 0; k < nb; k++) zb[k] = 0.0;
+            for (int64_t j = 0; j < d; j++) {
+                const REAL *col = Xb + j * xs1;
+                double wj = w[j];
+                for (int64_t k = 0; k < nb; k++) zb[k] += (double)col[k * xs0] * wj;
+            }
+            for (int64_t k = 0; k < nb; k++) {
+                double l, r;
+                SFX(binary_point)(link, zb[k] + b, y[i0 + k], &l, &r);
+                if (sw != NULL) { l *= sw[i0 + k]; r *= sw[i0 + k]; }
+                loss += l;
+                grad_b += r;
+                zb[k] = r;
+            }
+            for (int64_t j = 0; j < d; j++) {
+                const REAL *col = Xb + j * xs1;
+                double gj = g[j];
+                for (int64_t k = 0; k < nb; k++) gj += zb[k] * (double)col[k * xs0];
+                g[j] = gj;
+            }
+        }
+    }
+    acc[0] = loss;
+    acc[1] = grad_b;
+}
+
+static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
+                                 const double *y, const double *w, double b, const double *sw,
+                                 double *grad_w, double *result, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t dp = pad8(d), stride = dp + 8;
+    void *raw;
+    double *part = alloc_aligned(nt * stride, &raw);
+    if (part == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
+    for (int c = 0; c < nt; c++) {
+        double *g = part + c * stride;
+        SFX(binary_rows)(link, chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
+                         y, w, b, sw, g, g + dp);
+    }
+    reduce_chunks(part, nt, stride, d, grad_w);
+    reduce_chunks(part + dp, nt, stride, 2, result);
+    free(raw);
+    return 0;
+}
+
+int SFX(flr_logistic_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
+                                const double *y, const double *w, double b, const double *sample_weight,
+                                double *grad_w, double *result, int n_threads)
+{
+    return SFX(binary_loss_grad)(SFX(LINK_LOGIT), n, d, X, xs0, xs1, y, w, b, sample_weight,
+                                 grad_w, result, n_threads);
+}
+
+int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
+                              const double *y, const double *w, double b, const double *sample_weight,
+                              double *grad_w, double *result, int n_threads)
+{
+    return SFX(binary_loss_grad)(SFX(LINK_PROBIT), n, d, X, xs0, xs1, y, w, b, sample_weight,
+                                 grad_w, result, n_threads);
+}
+
+/* ------------------------------------------------------------------ fused softmax */
+/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch z, p (pad8(2C)), loss (8). */
+int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
+                               const int64_t *labels, const double *Y, const double *W, const double *b,
+                               const double *sw, double *grad_W, double *grad_b, double *result, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8(2 * C), stride = o_loss + 8;
+    void *raw;
+    double *part = alloc_aligned(nt * stride, &raw);
+    if (part == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
+    for (int c = 0; c < nt; c++) {
+        double *gW = part + c * stride, *gb = gW + o_gb, *D = gW + o_scr, *P = D + C;
+        double loss = 0.0;
+        for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
+        for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
+        int64_t hi = chunk_start(n, c + 1, nt);
+        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
+            const REAL *xi = X + i * xs0;
+            for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
+            int64_t am;
+            double sum = row_shift_exp(D, P, C, &am);
+            double L = log1p(sum), inv = 1.0 / (1.0 + sum);
+            double s = sw != NULL ? sw[i] : 1.0;
+            double point;
+            /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
+            if (labels != NULL) {
+                int64_t t = labels[i];
+                point = L - D[t];
+                for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
+                /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
+                P[t] = t == am ? -s * (sum * inv) : P[t] - s;
+            } else {
+                const double *yi = Y + i * C;
+                point = 0.0;
+                for (int64_t k = 0; k < C; k++) {
+                    if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
+                    P[k] = s * (P[k] * inv - yi[k]);
+                }
+            }
+            loss += s * point;
+            for (int64_t k = 0; k < C; k++) {
+                gb[k] += P[k];
+                SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
+            }
+        }
+        gW[o_loss] = loss;
+    }
+    reduce_chunks(part, nt, stride, C * d, grad_W);
+    reduce_chunks(part + o_gb, nt, stride, C, grad_b);
+    reduce_chunks(part + o_loss, nt, stride, 1, result);
+    free(raw);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ Hessian-vector */
+int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
+                            const double *w, double b, const double *sw, const double *v, double v_b,
+                            double *hv, double *result, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t dp = pad8(d), stride = dp + 8;
+    void *raw;
+    double *part = alloc_aligned(nt * stride, &raw);
+    if (part == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
+    for (int c = 0; c < nt; c++) {
+        double *g = part + c * stride;
+        double acc_b = 0.0;
+        for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+        int64_t hi = chunk_start(n, c + 1, nt);
+        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
+            const REAL *xi = X + i * xs0;
+            double z, u;
+            SFX(dot_pair)(xi, xs1, w, v, d, &z, &u);
+            double h = expit_deriv(z + b);
+            if (sw != NULL) h *= sw[i];
+            double hu = h * (u + v_b);
+            acc_b += hu;
+            SFX(axpy)(g, hu, xi, xs1, d);
+        }
+        g[dp] = acc_b;
+    }
+    reduce_chunks(part, nt, stride, d, hv);
+    reduce_chunks(part + dp, nt, stride, 1, result);
+    free(raw);
+    return 0;
+}
+
+int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
+                           const double *W, const double *b, const double *sw, const double *V,
+                           const double *v_b, double *hv, double *hv_b, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8(3 * C);
+    void *raw;
+    double *part = alloc_aligned(nt * stride, &raw);
+    if (part == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
+    for (int c = 0; c < nt; c++) {
+        double *gW = part + c * stride, *gb = gW + o_gb, *D = gW + o_scr, *U = D + C, *P = U + C;
+        for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
+        for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
+        int64_t hi = chunk_start(n, c + 1, nt);
+        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
+            const REAL *xi = X + i * xs0;
+            for (int64_t k = 0; k < C; k++) {
+                double z, u;
+                SFX(dot_pair)(xi, xs1, W + k * d, V + k * d, d, &z, &u);
+                D[k] = z + b[k];
+                U[k] = u + v_b[k];
+            }
+            int64_t am;
+            double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
+            double s = sw != NULL ? sw[i] : 1.0;
+            double pu = 0.0;
+            for (int64_t k = 0; k < C; k++) {
+                P[k] *= inv; /* p_k */
+                pu += P[k] * U[k];
+            }
+            for (int64_t k = 0; k < C; k++) {
+                double r = s * P[k] * (U[k] - pu);
+                gb[k] += r;
+                SFX(axpy)(gW + k * d, r, xi, xs1, d);
+            }
+        }
+    }
+    reduce_chunks(part, nt, stride, C * d, hv);
+    reduce_chunks(part + o_gb, nt, stride, C, hv_b);
+    free(raw);
+    return 0;
+}
