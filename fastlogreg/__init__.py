@@ -27,10 +27,12 @@ from .functions import sigmoid
 from .functions import softmax
 from .functions import softmax_hessp
 from .functions import softmax_loss_grad
+from .persistence import load
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "LogisticRegression",
     "available_backends",
     "backend_info",
     "binary_cross_entropy",
@@ -39,6 +41,7 @@ __all__ = [
     "get_backend",
     "get_num_threads",
     "inner",
+    "load",
     "log_ndtr",
     "log_sigmoid",
     "log_softmax",
@@ -54,3 +57,12 @@ __all__ = [
     "softmax_loss_grad",
     "use_backend",
 ]
+
+
+def __getattr__(name):
+    # LogisticRegression imports scikit-learn (seconds): load it on first use only.
+    if name == "LogisticRegression":
+        from .linear_model import LogisticRegression
+
+        return LogisticRegression
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

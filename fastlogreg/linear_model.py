@@ -1,0 +1,395 @@
+"""``LogisticRegression``: a scikit-learn estimator on the fused kernels.
+
+The estimator is thin: it maps labels through ``classes_``, validates the data once,
+picks a solver from :mod:`fastlogreg.solvers` and reports convergence. All numerics of
+the fit go through the validated problems of :mod:`fastlogreg._problems` (fused
+``loss_grad`` / ``hessp`` kernels of the chosen backend); predictions use the public
+``sigmoid`` / ``log_sigmoid`` / ``softmax`` / ``log_softmax`` / ``log_ndtr`` functions.
+
+scikit-learn is imported here (``BaseEstimator``, ``ClassifierMixin``,
+``ConvergenceWarning``, ``validate_data``), so it is a runtime dependency of this
+module only; ``import fastlogreg`` loads it lazily.
+"""
+
+import numbers
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import functions, solvers
+from ._problems import BinaryProblem, MultinomialProblem
+from ._validation import check_sample_weight
+
+_SOLVERS = ("auto", "lbfgs", "newton", "sgd")
+_LINKS = ("logit", "probit")
+_BLOCK_ELEMENTS = 1 << 20  # elements per row block in the chunked scans (8 MB of float64)
+
+
+def _row_block(X):
+    return max(1, _BLOCK_ELEMENTS // max(1, X.shape[1]))
+
+
+def count_nonfinite_blocked(X):
+    """``(n_nan, n_inf)`` in ``X`` without an X-sized temporary.
+
+    One read of ``X`` by ``np.sum`` (no allocation); only when the sum is not finite
+    (a NaN or inf is present, or the finite values overflow) are the row blocks counted.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(X)):
+            return 0, 0
+    n_nan = n_inf = 0
+    step = _row_block(X)
+    for start in range(0, X.shape[0], step):
+        block = X[start:start + step]
+        n_nan += int(np.count_nonzero(np.isnan(block)))
+        n_inf += int(np.count_nonzero(np.isinf(block)))
+    return n_nan, n_inf
+
+
+def _check_finite_X(X, name="X"):
+    n_nan, n_inf = count_nonfinite_blocked(X)
+    if n_nan or n_inf:
+        raise ValueError(
+            f"{name} contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and {n_inf} "
+            f"infinity; remove or impute them before fitting or predicting"
+        )
+
+
+def _check_finite_y(y):
+    if y.dtype.kind == "f":
+        n_nan = int(np.count_nonzero(np.isnan(y)))
+        n_inf = int(np.count_nonzero(np.isinf(y)))
+        if n_nan or n_inf:
+            raise ValueError(f"y contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and "
+                             f"{n_inf} infinity")
+
+
+class LogisticRegression(ClassifierMixin, BaseEstimator):
+    r"""Logistic (two classes) and softmax (more) regression by L2-penalised maximum likelihood.
+
+    Minimises, as scikit-learn's ``LogisticRegression``,
+
+    .. math::
+        L(W, b) = \frac{\sum_i sw_i\, l_i}{\sum_i sw_i} + \frac{1}{2 C \sum_i sw_i} \|W\|^2
+
+    with ``l_i`` the negative log-likelihood of sample ``i`` (sigmoid for two classes,
+    softmax otherwise; the intercept is not penalised). Every evaluation of ``L``, its
+    gradient and Hessian-vector products is one fused pass over ``X`` in the chosen
+    backend; ``X`` is never copied when it is float32 or float64 (float32 trains in
+    float32 storage, sums in float64).
+
+    Parameters
+    ----------
+    C : float > 0 or ``np.inf``, default=1.0
+        Inverse penalty strength; ``np.inf`` fits without penalty.
+    fit_intercept : bool, default=True
+    solver : {"auto", "lbfgs", "newton", "sgd"}, default="auto"
+        "lbfgs": SciPy's L-BFGS-B. "newton": inexact Newton with conjugate gradients on
+        fused Hessian-vector products (logit link only). "sgd": mini-batch SVRG with a
+        step size from the curvature bound (no tuning). "auto": "newton" for two classes
+        with the logit link, "lbfgs" otherwise (measured: bench/bench_fit.py).
+    tol : float >= 0, default=1e-6
+        Stop when the gradient's max-norm is at most ``tol``.
+    max_iter : int >= 1, default=100
+        Iterations (epochs for "sgd").
+    link : {"logit", "probit"}, default="logit"
+        "probit" (two classes only): ``P(y=1|x) = Phi(x.w + b)``.
+    backend : {None, "numba", "c", "numpy"}, default=None
+        Kernel backend (None: the current default, see :func:`fastlogreg.get_backend`).
+    warm_start : bool, default=False
+        Start from the previous ``coef_`` / ``intercept_`` when their shapes fit.
+    verbose : int, default=0
+        > 0 prints one line per iteration (objective, gradient max-norm, time); "sgd"
+        draws a progress bar over each epoch's mini-batches on a terminal.
+    random_state : int, Generator or None, default=None
+        Mini-batch order of "sgd" and ``partial_fit``.
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    coef_ : ndarray (1, n_features) for two classes, (n_classes, n_features) otherwise
+    intercept_ : ndarray (1,) or (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str, when ``X`` had string column names
+    n_iter_ : ndarray (1,) of int, iterations (or epochs) run
+    objective_ : float, the objective at the solution
+    gradient_max_norm_ : float, the gradient's max-norm at the solution
+    solver_ : str, the solver used
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastlogreg import LogisticRegression
+    >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+    >>> clf.predict([[0.2], [2.8]]).tolist()
+    ['a', 'b']
+    """
+
+    def __init__(self, C=1.0, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=100,
+                 link="logit", backend=None, warm_start=False, verbose=0, random_state=None):
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.link = link
+        self.backend = backend
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ tags
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = self.link != "probit"
+        tags.input_tags.sparse = False
+        return tags
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self):
+        C = self.C
+        if isinstance(C, bool) or not isinstance(C, numbers.Real) or not (C > 0):
+            raise ValueError(f"C must be a positive number or np.inf, got {C!r}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, numbers.Real) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+        if (isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral)
+                or self.max_iter < 1):
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        if self.link not in _LINKS:
+            raise ValueError(f"link must be one of {_LINKS}, got {self.link!r}")
+        if self.link == "probit" and self.solver == "newton":
+            raise ValueError("solver='newton' needs Hessian-vector products, which exist for the "
+                             "logit link only; use solver='lbfgs' or 'sgd' with link='probit'")
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_all_finite=False, order=None, copy=False)
+        _check_finite_X(X)
+        return X
+
+    def _validate_X_y(self, X, y):
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
+                             order=None, copy=False, y_numeric=False, multi_output=False)
+        _check_finite_X(X)
+        _check_finite_y(np.asarray(y))
+        check_classification_targets(y)
+        return X, y
+
+    def _l2(self, weight_sum):
+        return 0.0 if np.isinf(self.C) else 1.0 / (float(self.C) * weight_sum)
+
+    def _problem(self, X, y_index, sample_weight):
+        """The validated problem for encoded labels ``y_index`` (ints in [0, n_classes))."""
+        n_classes = len(self.classes_)
+        if n_classes == 2:
+            return BinaryProblem(X, y_index.astype(np.float64), sample_weight, link=self.link)
+        return MultinomialProblem(X, y_index, n_classes, sample_weight)
+
+    def _check_weighted_classes(self, y_index, sample_weight):
+        counts = np.bincount(y_index, minlength=len(self.classes_))
+        if sample_weight is None:
+            present = counts > 0
+        else:
+            present = np.bincount(y_index, weights=sample_weight, minlength=len(self.classes_)) > 0
+        if np.count_nonzero(present) < 2:
+            raise ValueError(
+                "this solver needs samples of at least 2 classes with positive weight in the data, "
+                f"but the data contain only one class: {self.classes_[np.argmax(present)]!r}"
+            )
+
+    def _initial_theta(self, obj):
+        if (self.warm_start and hasattr(self, "coef_")
+                and self.coef_.shape == (obj.n_classes, obj.n_features)
+                and self.intercept_.shape == (obj.n_classes,)):
+            w = self.coef_.ravel() if obj.n_classes > 1 else self.coef_[0]
+            return obj.join(w, self.intercept_ if obj.n_classes > 1 else self.intercept_[0])
+        return np.zeros(obj.n_params)
+
+    def _store(self, obj, result, solver):
+        w, b = obj.split(result.theta)
+        C, d = obj.n_classes, obj.n_features
+        coef = np.array(w, dtype=np.float64).reshape(C, d)
+        intercept = np.zeros(C) if not obj.fit_intercept else np.array(b, dtype=np.float64).reshape(C)
+        if C > 1:
+            # Softmax intercepts are defined up to a common shift (and so are the rows of
+            # coef without penalty): report the centred representative, which leaves the
+            # objective and the predictions unchanged.
+            if obj.fit_intercept:
+                intercept -= intercept.mean()
+            if obj.l2 == 0.0:
+                coef -= coef.mean(axis=0)
+        self.coef_ = coef
+        self.intercept_ = intercept
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.objective_ = float(result.loss)
+        self.gradient_max_norm_ = float(result.grad_max)
+        self.solver_ = solver
+        if result.hit_max_iter:
+            warnings.warn(
+                f"{solver} did not converge in max_iter={self.max_iter} iterations: gradient "
+                f"max-norm {result.grad_max:.3e} > tol={self.tol:g}. Increase max_iter, "
+                "standardize the features or lower C.",
+                ConvergenceWarning, stacklevel=3,
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Fit by maximum likelihood with L2 penalty.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), any labels (two or more classes)
+        sample_weight : array-like of shape (n_samples,), optional, >= 0
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        X, y = self._validate_X_y(X, y)
+        sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        y_index = y_index.reshape(-1)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "this solver needs samples of at least 2 classes in the data, but the data "
+                f"contain only one class: {self.classes_[0]!r}"
+            )
+        if self.link == "probit" and len(self.classes_) > 2:
+            raise ValueError(f"link='probit' is for two classes; y has {len(self.classes_)} classes")
+        self._check_weighted_classes(y_index, sw if sw.shape[0] else None)
+        problem = self._problem(X, y_index, sw if sw.shape[0] else None)
+        obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
+        solver = self.solver
+        if solver == "auto":
+            solver = solvers.choose_solver(X.shape[0], X.shape[1], len(self.classes_))
+            if self.link == "probit":
+                solver = "lbfgs"
+        start = time.perf_counter()
+        result = solvers.minimize(
+            obj, self._initial_theta(obj), solver, tol=float(self.tol), max_iter=int(self.max_iter),
+            verbose=self.verbose, random_state=self.random_state,
+        )
+        self._store(obj, result, solver)
+        self.fit_time_ = time.perf_counter() - start
+        for attr in ("_sgd_state",):
+            self.__dict__.pop(attr, None)
+        return self
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch of mini-batch SGD (SVRG) on this batch, from the current coefficients.
+
+        Each call reduces the objective of its own data (with ``C`` scaled by that data's
+        weight sum, as in :meth:`fit`); repeated calls on the same data converge to the
+        :meth:`fit` solution. ``classes`` (all labels the stream will contain) is required
+        on the first call and must not change afterwards.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "_sgd_state")
+        self._check_params()
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(f"partial_fit needs at least 2 classes, got classes={classes!r}")
+            if self.link == "probit" and len(classes) > 2:
+                raise ValueError("link='probit' is for two classes")
+        elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(f"classes={classes!r} is not the same as on the first call to "
+                             f"partial_fit: {self.classes_!r}")
+        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
+                             ensure_all_finite=False, order=None, copy=False, multi_output=False)
+        _check_finite_X(X)
+        _check_finite_y(np.asarray(y))
+        if first:
+            self.classes_ = classes
+        y = np.asarray(y)
+        y_index = np.searchsorted(self.classes_, y)
+        y_index = np.clip(y_index, 0, len(self.classes_) - 1)
+        unknown = self.classes_[y_index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains {np.count_nonzero(unknown)} label(s) not in classes_ "
+                f"{self.classes_.tolist()}, e.g. {y[unknown][0]!r}"
+            )
+        sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
+        problem = self._problem(X, y_index.astype(np.int64), sw if sw.shape[0] else None)
+        obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
+        if first:
+            self._sgd_state = {}
+            theta0 = np.zeros(obj.n_params)
+        else:
+            theta0 = obj.join(self.coef_.ravel() if obj.n_classes > 1 else self.coef_[0],
+                              self.intercept_ if obj.n_classes > 1 else self.intercept_[0])
+        if not hasattr(self, "_rng"):
+            self._rng = np.random.default_rng(self.random_state)
+        result = solvers.sgd(obj, theta0, tol=float(self.tol), max_iter=1, verbose=self.verbose,
+                             random_state=self._rng, state=self._sgd_state)
+        result.hit_max_iter = False  # one epoch per call is the contract, not a failure
+        self._store(obj, result, "sgd")
+        return self
+
+    # ------------------------------------------------------------------ predict
+    def decision_function(self, X):
+        """Scores ``X @ coef_.T + intercept_``: (n,) for two classes, (n, n_classes) otherwise."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        coef_t = self.coef_.T
+        if X.dtype == np.float64:
+            scores = X @ coef_t + self.intercept_
+        else:  # float32: score row blocks in float64 (no float64 copy of X)
+            scores = np.empty((X.shape[0], coef_t.shape[1]))
+            step = _row_block(X)
+            for start in range(0, X.shape[0], step):
+                block = np.asarray(X[start:start + step], dtype=np.float64)
+                scores[start:start + step] = block @ coef_t
+            scores += self.intercept_
+        return scores[:, 0] if len(self.classes_) == 2 else scores
+
+    def predict(self, X):
+        """Class labels: argmax of the scores (``score > 0`` for two classes)."""
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(np.intp)]
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    def predict_log_proba(self, X):
+        """Log class probabilities from log-sigmoid / log-softmax (log Phi for probit): exact in the tails."""
+        scores = self.decision_function(X)
+        if scores.ndim == 2:
+            return functions.log_softmax(scores, backend=self.backend)
+        both = np.column_stack([-scores, scores])
+        if self.link == "probit":
+            return functions.log_ndtr(both, backend=self.backend)
+        return functions.log_sigmoid(both, backend=self.backend)
+
+    def predict_proba(self, X):
+        """Class probabilities (n, n_classes), columns in the order of ``classes_``."""
+        scores = self.decision_function(X)
+        if scores.ndim == 2:
+            return functions.softmax(scores, backend=self.backend)
+        both = np.column_stack([-scores, scores])
+        if self.link == "probit":
+            return np.exp(functions.log_ndtr(both, backend=self.backend))
+        return functions.sigmoid(both, backend=self.backend)
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path):
+        """Write the fitted model to ``path`` (.npz + JSON metadata, no pickle): see :func:`fastlogreg.load`."""
+        from .persistence import save
+
+        save(self, path)
