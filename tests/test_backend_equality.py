@@ -1,0 +1,338 @@
+"""Every fast backend ("numba", "c") against the NumPy reference, on random problems
+drawn by hypothesis: random shapes including n = 1, d = 1 and C = 2, and logits up to
++-1e3 and across the float range.
+
+Tolerances (issue 2, "Exactness"):
+
+* elementwise functions: ``ELEMENTWISE_ULPS`` units in the last place. Both sides compute
+  the same stable formula in float64 and round once; measured differences are 0 or 1 ulp.
+* row-wise functions: twice the accuracy bound of ``test_accuracy.rowwise_tolerance`` (each
+  side is within it of the exact value), which allows the |z_k - max z| epsilons the
+  issue grants for rounding the differences (the reference forms exp(d_k - L), the
+  kernels may form exp(d_k) / (1 + s): both are correct, and they differ by up to
+  |d_k| epsilons).
+* fused loss+gradient and Hessian-vector products: float64 a relative ``RTOL64 = 1e-12`` of
+  the loss and of the gradient norm, float32 ``RTOL32 = 1e-5``, plus the rounding error
+  that two correct summation orders may make near cancellation (conftest's
+  ``*_error_scales``: float64 epsilons times sums of magnitudes).
+"""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import fastlogreg as fl
+from conftest import (EPS64, assert_close_to, assert_fused_close, assert_ulp_close, binary_error_scales,
+                      safe_norm, softmax_error_scales)
+
+#: Elementwise results of two backends may differ by this many units in the last place:
+#: each is the float64 formula rounded once (<= 1 ulp apart), with margin for libm's exp/log1p.
+ELEMENTWISE_ULPS = 4
+#: The issue's relative bounds for the fused kernels: float64 and float32 data.
+RTOL64 = 1e-12
+RTOL32 = 1e-5
+RTOL = {np.dtype(np.float64): RTOL64, np.dtype(np.float32): RTOL32}
+
+DTYPE = st.sampled_from([np.dtype(np.float64), np.dtype(np.float32)])
+#: Scale of the weights (so of the logits): ordinary, past exp's float64 underflow, and far
+#: out. Kept below 1e150 so that ||w||^2 stays finite (see test_gradients for what
+#: happens beyond); logits across the whole float range come from the intercept.
+WEIGHT_SCALE = st.sampled_from([1.0, 30.0, 1e3, 1e30, 1e100])
+INTERCEPT_SCALE = st.sampled_from([0.0, 1.0, 1e3, 1e300])
+
+
+def _floats(dtype, bound=None, nan=False):
+    width = 64 if dtype == np.float64 else 32
+    if bound is None:
+        return st.floats(width=width, allow_nan=nan, allow_infinity=nan)
+    return st.floats(-bound, bound, width=width)
+
+
+# ----------------------------------------------------------------------------- elementwise
+@pytest.mark.filterwarnings("ignore:overflow encountered in multiply:RuntimeWarning")  # scale * x -> inf
+@given(data=st.data(), dtype=DTYPE)
+def test_elementwise_equal(fast_backend, data, dtype):
+    shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=25), label="shape")
+    x = data.draw(hnp.arrays(dtype, shape, elements=_floats(dtype, nan=True)), label="x")
+    for name in ("sigmoid", "log_sigmoid"):
+        ref = getattr(fl, name)(x, backend="numpy")
+        got = getattr(fl, name)(x, backend=fast_backend)
+        assert_ulp_close(got, ref, ELEMENTWISE_ULPS, f"{name}[{fast_backend}]")
+    # log_ndtr: each side is within (4 + x^2 [x > 0]) eps of the truth (test_accuracy's
+    # bound: the right tail amplifies the rounding of the exponent x^2 / 2), so twice that.
+    ref = fl.log_ndtr(x, backend="numpy")
+    got = fl.log_ndtr(x, backend=fast_backend)
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = 2 * (4 + np.where(x64 > 0, x64 * x64, 0.0)) * np.finfo(dtype).eps
+        tol = np.maximum(rel * np.abs(ref.astype(np.float64)), np.finfo(dtype).tiny)
+    assert got.dtype == ref.dtype and got.shape == ref.shape
+    assert_close_to(got, ref, tol, f"log_ndtr[{fast_backend}]")
+    scale = data.draw(st.floats(-1e3, 1e3), label="scale")
+    assert_ulp_close(fl.sigmoid(x, scale, backend=fast_backend), fl.sigmoid(x, scale, backend="numpy"),
+                     ELEMENTWISE_ULPS, f"sigmoid(scale={scale})[{fast_backend}]")
+
+
+@given(data=st.data(), dtype=DTYPE, signed=st.booleans(), hard=st.booleans())
+def test_binary_cross_entropy_equal(fast_backend, data, dtype, signed, hard):
+    n = data.draw(st.integers(1, 30), label="n")
+    z = data.draw(hnp.arrays(dtype, n, elements=_floats(dtype, nan=True)), label="z")
+    if signed:
+        y = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([-1.0, 1.0])), label="t")
+    elif hard:
+        y = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0])), label="y")
+    else:
+        y = data.draw(hnp.arrays(np.float64, n, elements=st.floats(0, 1)), label="y")
+    ref = fl.binary_cross_entropy(z, y, reduction="none", signed=signed, backend="numpy")
+    got = fl.binary_cross_entropy(z, y, reduction="none", signed=signed, backend=fast_backend)
+    if signed or hard:
+        assert_ulp_close(got, ref, ELEMENTWISE_ULPS, f"binary_cross_entropy[{fast_backend}]")
+    else:
+        # Soft labels add y softplus(-z) + (1 - y) softplus(z): a few eps of the larger term.
+        z64 = z.astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = np.abs(z64) + 1.0
+        tol = 2 * ELEMENTWISE_ULPS * np.finfo(dtype).eps * terms
+        assert_close_to(got, ref, tol, f"binary_cross_entropy soft labels[{fast_backend}]")
+        assert got.dtype == ref.dtype
+
+
+# ----------------------------------------------------------------------------- row-wise
+def _rowwise_bound(Z, dtype):
+    """Twice the per-element accuracy bound of test_accuracy.rowwise_tolerance, computed
+    from the reference (softmax, log_softmax) and the row statistics."""
+    Z = Z.astype(np.float64)
+    eps = np.finfo(dtype).eps
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = Z.max(axis=1, keepdims=True)
+        D = np.abs(np.where(np.isfinite(m), Z - m, 0.0))
+        log_p = fl.log_softmax(Z, backend="numpy")
+        P = np.exp(log_p)
+        L = np.log1p(np.maximum(np.exp(np.where(np.isfinite(Z - m), Z - m, -np.inf)).sum(axis=1) - 1.0, 0.0))
+        kappa = np.nansum(P * D, axis=1)
+    allowance = EPS64 * (D + L[:, None] + kappa[:, None])
+    return dict(
+        softmax=2 * np.abs(P) * (4 * eps + allowance),
+        log_softmax=2 * (4 * eps * np.abs(log_p) + allowance),
+        logsumexp=2 * (4 * eps * (np.abs(fl.logsumexp(Z, backend="numpy")) + L) + EPS64 * kappa),
+    )
+
+
+@given(data=st.data(), dtype=DTYPE)
+def test_rowwise_equal(fast_backend, data, dtype):
+    n = data.draw(st.integers(1, 12), label="n")
+    C = data.draw(st.integers(1, 8), label="C")
+    bound = data.draw(st.sampled_from([1.0, 40.0, 1e3, float(np.finfo(dtype).max) / 4]), label="bound")
+    Z = data.draw(hnp.arrays(dtype, (n, C), elements=_floats(dtype, bound)), label="Z")
+    tol = _rowwise_bound(Z, dtype)
+    for name in ("logsumexp", "softmax", "log_softmax"):
+        ref = getattr(fl, name)(Z, backend="numpy")
+        got = getattr(fl, name)(Z, backend=fast_backend)
+        assert got.dtype == ref.dtype == dtype and got.shape == ref.shape
+        assert_close_to(got, ref, tol[name], f"{name}[{fast_backend}]")
+    labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, C - 1)), label="labels")
+    ref = fl.cross_entropy(Z, labels, reduction="none", backend="numpy")
+    got = fl.cross_entropy(Z, labels, reduction="none", backend=fast_backend)
+    assert got.dtype == dtype
+    assert_close_to(got, ref, tol["log_softmax"][np.arange(n), labels], f"cross_entropy[{fast_backend}]")
+
+
+@given(data=st.data(), dtype=DTYPE)
+def test_rowwise_with_infinities_equal(fast_backend, data, dtype):
+    """Rows mixing finite values and +-inf follow the contract's rule identically (NaN is
+    left out here: its propagation is pinned in test_accuracy)."""
+    n = data.draw(st.integers(1, 6), label="n")
+    C = data.draw(st.integers(1, 5), label="C")
+    elements = st.one_of(_floats(dtype, 50.0), st.sampled_from([np.inf, -np.inf]))
+    Z = data.draw(hnp.arrays(dtype, (n, C), elements=elements), label="Z")
+    tol = _rowwise_bound(np.where(np.isfinite(Z), Z, 0.0).astype(dtype), dtype)
+    for name in ("logsumexp", "softmax", "log_softmax"):
+        ref = getattr(fl, name)(Z, backend="numpy")
+        got = getattr(fl, name)(Z, backend=fast_backend)
+        assert_close_to(got, ref, tol[name], f"{name}[{fast_backend}] on {Z.tolist()}")
+
+
+@given(data=st.data(), dtype=DTYPE)
+def test_inner_and_cosine_equal(fast_backend, data, dtype):
+    n = data.draw(st.integers(1, 10), label="n")
+    d = data.draw(st.integers(1, 12), label="d")
+    U = data.draw(hnp.arrays(dtype, (n, d), elements=_floats(dtype, 1e6)), label="U")
+    V = data.draw(hnp.arrays(dtype, (n, d), elements=_floats(dtype, 1e6)), label="V")
+    V_one = V[0]
+    eps = np.finfo(dtype).eps
+    mag = np.abs(U.astype(np.float64)) @ np.abs(V.astype(np.float64)).T  # |u_i| . |v_j|
+    for other, m in ((V, np.diag(mag)), (V_one, mag[:, 0])):
+        ref = fl.inner(U, other, backend="numpy")
+        got = fl.inner(U, other, backend=fast_backend)
+        assert got.dtype == dtype and got.shape == (n,)
+        # Two float64 summation orders: d epsilons of sum |u_j v_j| each, then one rounding.
+        assert_close_to(got, ref, 2 * d * EPS64 * m + 2 * eps * np.abs(ref), f"inner[{fast_backend}]")
+        ref = fl.cosine_similarity(U, other, backend="numpy")
+        got = fl.cosine_similarity(U, other, backend=fast_backend)
+        assert got.dtype == dtype
+        assert_close_to(got, ref, 2 * ((3 * d + 8) * EPS64 + 4 * eps * np.abs(ref)),
+                        f"cosine_similarity[{fast_backend}]")
+
+
+# ----------------------------------------------------------------------------- fused
+@st.composite
+def binary_problems(draw, max_scale=np.inf):
+    dtype = draw(DTYPE)
+    n = draw(st.integers(1, 40))
+    d = draw(st.integers(1, 6))
+    scale = min(draw(WEIGHT_SCALE), max_scale)
+    X = draw(hnp.arrays(dtype, (n, d), elements=_floats(dtype, 4.0)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    w = rng.standard_normal(d) * scale / math.sqrt(d)
+    b = float(rng.standard_normal() * min(draw(INTERCEPT_SCALE), max_scale))
+    y = rng.integers(0, 2, n).astype(np.float64) if draw(st.booleans()) else rng.uniform(0, 1, n)
+    sw = None
+    if draw(st.booleans()):
+        sw = rng.uniform(0, 3, n) * (rng.random(n) > 0.2)
+        sw[rng.integers(n)] = 1.5  # at least one positive weight
+    l2 = float(draw(st.sampled_from([0.0, 1e-3, 1.0]))) if scale <= 1e3 else 0.0  # ||w||^2 would overflow
+    return X, y, w, b, sw, l2
+
+
+@given(problem=binary_problems())
+def test_logistic_fused_equal(fast_backend, problem):
+    _check_binary_fused(fast_backend, problem, probit=False)
+
+
+@given(problem=binary_problems(max_scale=30.0))
+def test_probit_fused_equal(fast_backend, problem):
+    """Probit logits stay within a few hundred: beyond, the probit residual phi / Phi loses
+    precision in every backend, the reference included (test_gradients pins it)."""
+    _check_binary_fused(fast_backend, problem, probit=True)
+
+
+def _check_binary_fused(fast_backend, problem, probit):
+    X, y, w, b, sw, l2 = problem
+    func = fl.probit_loss_grad if probit else fl.logistic_loss_grad
+    ref = func(X, y, w, b, sample_weight=sw, l2=l2, backend="numpy")
+    got = func(X, y, w, b, sample_weight=sw, l2=l2, backend=fast_backend)
+    scales = binary_error_scales(X, y, w, b, sw)
+    if probit:
+        # dl/dz of the probit loss grows like |z| (Mills ratio) instead of staying below 1.
+        scales = tuple(s * (2 + (np.abs(X) @ np.abs(w) + abs(b)).max()) for s in scales)
+    assert_fused_close(got, ref, scales, RTOL[X.dtype], f"{func.__name__}[{fast_backend}]")
+    assert np.all(np.isfinite(got[1])) or not np.all(np.isfinite(ref[1]))
+
+
+@st.composite
+def multinomial_problems(draw):
+    dtype = draw(DTYPE)
+    n = draw(st.integers(1, 30))
+    d = draw(st.integers(1, 5))
+    C = draw(st.integers(2, 5))
+    scale = draw(WEIGHT_SCALE)
+    X = draw(hnp.arrays(dtype, (n, d), elements=_floats(dtype, 4.0)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    W = rng.standard_normal((C, d)) * scale / math.sqrt(d)
+    b = rng.standard_normal(C) * draw(INTERCEPT_SCALE) if draw(st.booleans()) else None
+    kind = draw(st.sampled_from(["labels", "one-hot", "probabilities"]))
+    labels = rng.integers(0, C, n)
+    if kind == "labels":
+        y = labels
+        Y = np.eye(C)[labels]
+    elif kind == "one-hot":
+        y = Y = np.eye(C)[labels]
+    else:
+        Y = rng.dirichlet(np.ones(C), n)
+        y = Y
+    sw = None
+    if draw(st.booleans()):
+        sw = rng.uniform(0, 3, n) * (rng.random(n) > 0.2)
+        sw[rng.integers(n)] = 1.5
+    l2 = float(draw(st.sampled_from([0.0, 1e-3, 1.0]))) if scale <= 1e3 else 0.0
+    return X, y, Y, W, b, sw, l2
+
+
+@given(problem=multinomial_problems())
+def test_softmax_fused_equal(fast_backend, problem):
+    X, y, Y, W, b, sw, l2 = problem
+    ref = fl.softmax_loss_grad(X, y, W, b, sample_weight=sw, l2=l2, backend="numpy")
+    got = fl.softmax_loss_grad(X, y, W, b, sample_weight=sw, l2=l2, backend=fast_backend)
+    b0 = np.zeros(W.shape[0]) if b is None else b
+    assert_fused_close(got, ref, softmax_error_scales(X, Y, W, b0, sw), RTOL[X.dtype],
+                       f"softmax_loss_grad[{fast_backend}]")
+
+
+@given(problem=binary_problems(), data=st.data())
+def test_logistic_hessp_equal(fast_backend, problem, data):
+    X, _, w, b, sw, l2 = problem
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    v = rng.standard_normal(X.shape[1])
+    v_b = float(rng.standard_normal())
+    ref = fl.logistic_hessp(X, w, b, v, v_b, sample_weight=sw, l2=l2, backend="numpy")
+    got = fl.logistic_hessp(X, w, b, v, v_b, sample_weight=sw, l2=l2, backend=fast_backend)
+    Xd = X.astype(np.float64)
+    n, d = Xd.shape
+    swv = np.ones(n) if sw is None else sw
+    # h_i u_i is formed to (2 d + 4)(1 + a_i) epsilons (scores, s(1 - s), the direction).
+    a = np.abs(Xd) @ np.abs(w) + abs(b)
+    with np.errstate(over="ignore"):
+        h = np.exp(-np.minimum(np.abs(Xd @ w + b), 700.0))  # >= s(z)(1 - s(z))
+    e = (n + 2 * d + 4) * swv * h * (np.abs(Xd) @ np.abs(v) + abs(v_b)) * (1 + a)
+    scale = safe_norm(np.append(np.abs(Xd).T @ e, e.sum())) / swv.sum()
+    _assert_pair_close(got, ref, scale, RTOL[X.dtype], f"logistic_hessp[{fast_backend}]")
+
+
+@given(problem=multinomial_problems(), data=st.data())
+def test_softmax_hessp_equal(fast_backend, problem, data):
+    X, _, _, W, b, sw, l2 = problem
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    V = rng.standard_normal(W.shape)
+    v_b = rng.standard_normal(W.shape[0]) if data.draw(st.booleans(), label="v_b") else None
+    ref = fl.softmax_hessp(X, W, b, V, v_b, sample_weight=sw, l2=l2, backend="numpy")
+    got = fl.softmax_hessp(X, W, b, V, v_b, sample_weight=sw, l2=l2, backend=fast_backend)
+    Xd = X.astype(np.float64)
+    n, d = Xd.shape
+    swv = np.ones(n) if sw is None else sw
+    b0 = np.zeros(W.shape[0]) if b is None else b
+    vb0 = np.zeros(W.shape[0]) if v_b is None else v_b
+    a = (np.abs(Xd) @ np.abs(W).T + np.abs(b0)).max(axis=1)
+    U = np.abs(Xd) @ np.abs(V).T + np.abs(vb0)  # >= |u_ik|
+    # r_ik = p_ik (u_ik - p_i . u_i): each product to (2 d + 6)(1 + a_i) epsilons, p <= 1.
+    E = (n + 2 * d + 6) * swv[:, None] * (U + U.max(axis=1, keepdims=True)) * (1 + a)[:, None]
+    scale = safe_norm(np.concatenate([E.T @ np.abs(Xd), E.sum(axis=0)[:, None]], axis=1)) / swv.sum()
+    _assert_pair_close(got, ref, scale, RTOL[X.dtype], f"softmax_hessp[{fast_backend}]")
+
+
+def _assert_pair_close(got, ref, scale, rtol, what):
+    hv, hv_b = got
+    hv_ref, hv_b_ref = ref
+    assert np.asarray(hv).dtype == np.asarray(hv_ref).dtype and np.shape(hv) == np.shape(hv_ref), what
+    assert np.shape(hv_b) == np.shape(hv_b_ref), what
+    g = np.append(np.ravel(hv), np.ravel(hv_b)).astype(np.float64)
+    g_ref = np.append(np.ravel(hv_ref), np.ravel(hv_b_ref)).astype(np.float64)
+    err = safe_norm(g - g_ref)
+    tol = rtol * safe_norm(g_ref) + EPS64 * scale
+    assert err <= tol, f"{what}: differs from the reference by {err:.3g} > {tol:.3g}\ngot {g}\nref {g_ref}"
+
+
+# ----------------------------------------------------------------------------- blocks
+def test_fused_kernels_sum_over_row_blocks(fast_backend, rng):
+    """The kernel contract: fused kernels return partial sums, so two row blocks add up
+    to the whole (what Dask chunks and out-of-core blocks will rely on)."""
+    from fastlogreg import _backend
+
+    kernels = _backend.resolve(fast_backend)
+    n, d = 101, 7
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, 2, n).astype(np.float64)
+    sw = rng.uniform(0.5, 2.0, n)
+    w = rng.standard_normal(d)
+    whole = np.empty(d)
+    loss, gb = kernels.logistic_loss_grad(X, y, w, 0.3, sw, whole, 2)
+    parts = [np.empty(d), np.empty(d)]
+    l1, gb1 = kernels.logistic_loss_grad(X[:40], y[:40], w, 0.3, sw[:40], parts[0], 2)
+    l2_, gb2 = kernels.logistic_loss_grad(X[40:], y[40:], w, 0.3, sw[40:], parts[1], 2)
+    scale = (n + d) * EPS64
+    assert abs(loss - (l1 + l2_)) <= scale * loss
+    assert abs(gb - (gb1 + gb2)) <= scale * np.sum(np.abs(sw))
+    np.testing.assert_allclose(whole, parts[0] + parts[1], rtol=0, atol=scale * np.abs(X).sum())
