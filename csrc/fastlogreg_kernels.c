@@ -24,6 +24,9 @@
 #define FLR_PAR_MIN ((int64_t)1 << 15)
 /* Rows per block in the column-sweep path of the fused kernels (non-unit column stride). */
 #define FLR_BLOCK_ROWS 64
+/* Rows per block in the unit-stride path: their dot products, then their pointwise parts,
+ * are independent, so the CPU overlaps them instead of waiting on one row's exp/log1p. */
+#define FLR_ROW_GROUP 8
 
 int flr_openmp_enabled(void)
 {
@@ -33,6 +36,17 @@ int flr_openmp_enabled(void)
     return 0;
 #endif
 }
+
+/* The hot row loops are compiled for several x86-64 ISA levels and picked at load time
+ * (GCC function multi-versioning, glibc ifunc): a portable binary that still uses AVX2 /
+ * AVX-512 where present.  Results do not depend on the clone chosen: the summation order
+ * is fixed in the source and -std=c11 keeps GCC from contracting a*b+c into an FMA. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
+    && !defined(__AVX2__) && !defined(FLR_NO_CLONES)
+#define FLR_CLONES __attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
+#else
+#define FLR_CLONES
+#endif
 
 static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
 
@@ -124,16 +138,37 @@ static inline double log_ndtr_d(double x)
     return x; /* NaN */
 }
 
-/* Binary cross-entropy l(z, y) and its derivative dl/dz = s(z) - y (exact at y = 1). */
+/* cond ? a : b without a branch (the sign of z and hard labels are unpredictable). */
+static inline double select_double(int cond, double a, double b)
+{
+    uint64_t ua, ub, mask = (uint64_t)0 - (uint64_t)(cond != 0);
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & mask) | (ub & ~mask);
+    memcpy(&a, &ua, sizeof a);
+    return a;
+}
+
+/* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
+ * dl/dz = s(z) - y, from one exp, one log1p and one division (e = exp(-|z|)); for hard
+ * labels one term vanishes exactly (y = 1: l = softplus(-z), r = -s(-z), no cancellation).
+ * Every candidate is computed and the right one selected, without branches. */
 static inline void logistic_point(double z, double y, double *loss, double *residual)
 {
-    if (y == 1.0) {
-        *loss = softplus(-z);
-        *residual = -expit(-z);
-    } else {
-        *loss = y == 0.0 ? softplus(z) : y * softplus(-z) + (1.0 - y) * softplus(z);
-        *residual = expit(z) - y;
-    }
+    double e = exp(-fabs(z));
+    double u = 1.0 + e, inv = 1.0 / u, ei = e * inv;
+    /* log1p(e) = log(u) + (e - (u - 1)) / u: u - 1 and e - (u - 1) are exact (e <= 1),
+     * so this is log1p to within an ulp, and log is cheaper than log1p. */
+    double l1 = log(u) + (e - (u - 1.0)) * inv;
+    double sp_pos = (z > 0.0 ? z : 0.0) + l1;  /* softplus(z) */
+    double sp_neg = (z < 0.0 ? -z : 0.0) + l1; /* softplus(-z) */
+    int nonneg = z >= 0.0;
+    double s_pos = select_double(nonneg, inv, ei); /* s(z) */
+    double s_neg = select_double(nonneg, ei, inv); /* s(-z) */
+    int one = y == 1.0, zero = y == 0.0;
+    double soft = y * sp_neg + (1.0 - y) * sp_pos;
+    *loss = select_double(one, sp_neg, select_double(zero, sp_pos, soft));
+    *residual = select_double(one, -s_neg, s_pos - y);
 }
 
 /* Probit: l = -y log Phi(z) - (1-y) log Phi(-z), dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z). */

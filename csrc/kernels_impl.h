@@ -309,21 +309,45 @@ static inline void SFX(binary_point)(int link, double z, double y, double *loss,
  * Unit column stride: one row at a time (z_i = x_i . w, then g += r_i x_i while x_i is in
  * L1), so X is read from memory once.  Other strides (e.g. Fortran order): blocks of
  * FLR_BLOCK_ROWS rows swept column by column.  Both add rows to g in row order. */
-static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
+FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
                              int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
                              const double *sw, double *restrict g, double *acc)
 {
     double loss = 0.0, grad_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     if (xs1 == 1 || d <= 1) {
-        for (int64_t i = lo; i < hi; i++) {
-            const REAL *xi = X + i * xs0;
-            double l, r;
-            SFX(binary_point)(link, SFX(dot)(xi, 1, w, d) + b, y[i], &l, &r);
-            if (sw != NULL) { l *= sw[i]; r *= sw[i]; }
-            loss += l;
-            grad_b += r;
-            SFX(axpy)(g, r, xi, 1, d);
+        double zg[FLR_ROW_GROUP];
+        for (int64_t i0 = lo; i0 < hi; i0 += FLR_ROW_GROUP) {
+            int nb = hi - i0 < FLR_ROW_GROUP ? (int)(hi - i0) : FLR_ROW_GROUP;
+            const REAL *Xg = X + i0 * xs0;
+            for (int k = 0; k < nb; k++) zg[k] = SFX(dot)(Xg + k * xs0, 1, w, d) + b;
+            for (int k = 0; k < nb; k++) {
+                double l, r;
+                SFX(binary_point)(link, zg[k], y[i0 + k], &l, &r);
+                if (sw != NULL) { l *= sw[i0 + k]; r *= sw[i0 + k]; }
+                loss += l;
+                grad_b += r;
+                zg[k] = r;
+            }
+            if (nb == FLR_ROW_GROUP) {
+                /* g += r_k x_k for k = 0..7 in row order, in one sweep over g */
+                const REAL *x0 = Xg, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
+                           *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
+                for (int64_t j = 0; j < d; j++) {
+                    double t = g[j];
+                    t += zg[0] * (double)x0[j];
+                    t += zg[1] * (double)x1[j];
+                    t += zg[2] * (double)x2[j];
+                    t += zg[3] * (double)x3[j];
+                    t += zg[4] * (double)x4[j];
+                    t += zg[5] * (double)x5[j];
+                    t += zg[6] * (double)x6[j];
+                    t += zg[7] * (double)x7[j];
+                    g[j] = t;
+                }
+            } else {
+                for (int k = 0; k < nb; k++) SFX(axpy)(g, zg[k], Xg + k * xs0, 1, d);
+            }
         }
     } else {
         double zb[FLR_BLOCK_ROWS];
