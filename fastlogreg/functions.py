@@ -135,7 +135,7 @@ def log_ndtr(z, *, out=None, backend=None):
     --------
     >>> import fastlogreg
     >>> round(float(fastlogreg.log_ndtr(0.0)), 12)
-    -0.693147180560
+    -0.69314718056
     """
     z = as_float_array(z, "z")
     out = _prepare_out(out, z)
