@@ -1,0 +1,122 @@
+"""The text table, the header and the JSON file of ``fastlogreg bench``."""
+
+import json
+import math
+
+
+def _fmt_time(seconds):
+    if seconds is None:
+        return "-"
+    if seconds >= 1.0:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} us"
+
+
+def _fmt_shape(row):
+    shape = "x".join(str(s) for s in row["shape"])
+    return shape + (f" C={row['n_classes']}" if row["n_classes"] else "")
+
+
+def header(results):
+    """Lines describing the machine, threads, versions and backends."""
+    env = results["environment"]
+    versions = ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v is not None)
+    missing = [k for k, v in env["versions"].items() if v is None]
+    lines = [
+        f"fastlogreg bench: {env['n_threads']} thread(s) for every candidate, "
+        f"{results['repeat']} interleaved repetitions per case, medians",
+        f"CPU: {env['cpu']} ({env['usable_cpus']} usable of {env['cpu_count']}); "
+        f"load average at start {', '.join(f'{x:.2f}' for x in env['load_average'] or [])}",
+        f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
+        f"backends available: {', '.join(env['available_backends'])}; timed: "
+        f"{', '.join(env['timed_backends']) or '-'}",
+        f"numba threading layer: {env['numba_threading_layer']}"
+        + (f"; C backend OpenMP: {env['c_openmp']}" if "c_openmp" in env else ""),
+    ]
+    for name, status in env["backend_status"].items():
+        if status != "available":
+            lines.append(f"  backend {name} unavailable: {status}")
+    for blas in env["blas"]:
+        lines.append(f"BLAS: {blas['internal_api']} {blas['version']} "
+                     f"({blas['threading_layer']}, {blas['num_threads']} threads max)")
+    check = results.get("ceiling_check")
+    if check:
+        parts = [f"{k} {v['gbps']:.1f} GB/s" for k, v in check.items() if k != "data"]
+        lines.append(f"ceiling check on X of {check['data']}: " + "; ".join(parts))
+    return lines
+
+
+COLUMNS = ("kernel", "shape", "dtype", "backend", "median +- spread", "GB/s of X",
+           "vs numpy", "of ceiling", "max rel diff", "status")
+
+
+def table_rows(results):
+    out = []
+    for row in results["rows"]:
+        med = row.get("median")
+        spread = (f"{_fmt_time(med)} +- {100 * row['spread'] / med:.0f}%"
+                  if med else "not timed")
+        diff = row["max_rel_diff"]
+        out.append((
+            row["kernel"],
+            _fmt_shape(row),
+            row["dtype"],
+            row["backend"],
+            spread,
+            f"{row['gbps']:.1f}" if med else "-",
+            f"{row['speedup_vs_reference']:.2f}x" if med else "-",
+            f"{row['fraction_of_ceiling']:.2f}" if med else "-",
+            "-" if diff is None else ("inf" if math.isinf(diff) else f"{diff:.1e}"),
+            row["status"],
+        ))
+    return out
+
+
+def format_table(results):
+    """The whole report: header lines, then one aligned row per (case, candidate)."""
+    rows = table_rows(results)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(COLUMNS)]
+    lines = header(results) + [""]
+    lines.append("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    previous = None
+    for row, raw in zip(rows, results["rows"]):
+        key = (raw["kernel"], tuple(raw["shape"]), raw["n_classes"], raw["dtype"])
+        if previous is not None and key != previous:
+            lines.append("")
+        previous = key
+        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    failed = [r for r in results["rows"] if r["status"] == "FAILED"]
+    lines.append("")
+    lines.append(
+        "ceiling = read-only parallel pass over X with the same threads; 'of ceiling' = "
+        "t_ceiling / t; spread = half the interquartile range; 'max rel diff' against the "
+        "NumPy reference (tolerance 1e-12 float64, 1e-5 float32)"
+    )
+    if failed:
+        lines.append(f"FAILED: {len(failed)} case(s) differ from the reference beyond tolerance: "
+                     + "; ".join(f"{r['kernel']} {_fmt_shape(r)} {r['dtype']} {r['backend']}"
+                                 for r in failed))
+    else:
+        lines.append(f"all {sum(r['kind'] == 'backend' for r in results['rows'])} backend "
+                     f"results agree with the reference; total {results['seconds']:.0f} s")
+    return "\n".join(lines)
+
+
+def _jsonable(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def write_json(results, path):
+    """Write the results (environment, ceiling check, one dict per row) as JSON."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(_jsonable({"schema": "fastlogreg-bench/1", **results}), f, indent=1)

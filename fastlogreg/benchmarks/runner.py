@@ -1,0 +1,156 @@
+"""Run benchmark cases: check equality with the reference, then time interleaved.
+
+For every case the runner first calls the reference and every candidate once and
+measures the largest relative difference (a candidate beyond the case's tolerance is
+"FAILED"; comparison libraries are only reported, "info"), then times the ceiling, the
+reference, the fastlogreg backends and the comparison libraries interleaved, and
+turns the medians into the table's columns.
+"""
+
+import gc
+import time
+
+import numpy as np
+
+from .. import _backend
+from . import ceiling as _ceiling
+from . import timing
+from .cases import relative_difference
+
+
+def _copy(result):
+    return tuple(np.array(r, dtype=np.float64, copy=True) for r in result)
+
+
+def _blas_limit(n_threads):
+    """Limit BLAS (used by the NumPy reference and scikit-learn) to ``n_threads``."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return None
+    return threadpool_limits(n_threads)
+
+
+def ceiling_check(X, n_threads, repeat=5):
+    """Is the ceiling one? Time it against NumPy's own read-only reductions.
+
+    Returns GB/s of ``read_pass`` on 1 and ``n_threads`` threads, ``X.sum()`` and
+    ``np.add.reduce`` (NumPy's reductions are single-threaded).
+    """
+    flat = X.reshape(-1)
+    times = timing.interleaved(
+        {
+            "read_pass, 1 thread": lambda: _ceiling.read_pass(X, 1),
+            f"read_pass, {n_threads} threads": lambda: _ceiling.read_pass(X, n_threads),
+            "numpy X.sum()": lambda: X.sum(),
+            "numpy add.reduce": lambda: np.add.reduce(flat),
+        },
+        repeat,
+    )
+    return {
+        name: {"gbps": X.nbytes / float(np.median(t)) / 1e9, **timing.summarize(t)}
+        for name, t in times.items()
+    }
+
+
+def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
+    """Check and time one case; return its rows (dicts), ceiling and reference first.
+
+    ``on_data(X)``, when given, is called with the case's X before anything is timed.
+    """
+    prep = case.prepare(n_threads, backends, comparisons)
+    if on_data is not None:
+        on_data(prep.X)
+    expected = _copy(prep.reference())
+    diffs = {"numpy": 0.0}
+    for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
+        try:
+            diffs[label] = relative_difference(_copy(fn()), expected, prep.relative)
+        except Exception as exc:  # a broken candidate is a failed case, not a crash
+            diffs[label] = float("inf")
+            print(f"  {label} raised {type(exc).__name__}: {exc}")
+    X = prep.X
+    candidates = {"ceiling": lambda: _ceiling.read_pass(X, n_threads), "numpy": prep.reference}
+    for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
+        if np.isfinite(diffs[label]):
+            candidates[label] = fn
+    times = timing.interleaved(candidates, repeat)
+    t_ceiling = float(np.median(times["ceiling"]))
+    t_reference = float(np.median(times["numpy"]))
+    rows = []
+    for label in ["ceiling", "numpy"] + list(prep.backends) + list(prep.comparisons):
+        if label == "ceiling":
+            kind = "ceiling"
+        elif label == "numpy":
+            kind = "reference"
+        elif label in prep.backends:
+            kind = "backend"
+        else:
+            kind = "comparison"
+        row = {
+            "kernel": case.kernel,
+            "group": case.group,
+            "shape": list(case.shape),
+            "n_classes": case.n_classes,
+            "dtype": case.dtype,
+            "backend": label,
+            "kind": kind,
+            "n_threads": n_threads,
+            "tolerance": case.tolerance,
+            "max_rel_diff": diffs.get(label),
+        }
+        if label in times:
+            stats = timing.summarize(times[label])
+            row.update(stats)
+            row["gbps"] = prep.data_bytes / stats["median"] / 1e9
+            row["speedup_vs_reference"] = t_reference / stats["median"]
+            row["fraction_of_ceiling"] = t_ceiling / stats["median"]
+        if kind in ("backend", "reference"):
+            row["status"] = "ok" if row["max_rel_diff"] <= case.tolerance else "FAILED"
+        elif kind == "comparison":
+            row["status"] = "info"
+        else:
+            row["status"] = ""
+        rows.append(row)
+    del prep, candidates, X
+    gc.collect()
+    return rows
+
+
+def run(cases, n_threads, backends=None, repeat=5, comparisons=True, progress=None,
+        check_ceiling=True):
+    """Run ``cases``; return ``{"environment": ..., "ceiling_check": ..., "rows": [...]}``."""
+    from .environment import environment
+
+    if backends is None:
+        backends = [b for b in _backend.available_backends() if b != "numpy"]
+    started = time.time()
+    limit = _blas_limit(n_threads)
+    try:
+        rows = []
+        check = {}
+
+        def on_data(X):
+            if check_ceiling and not check and case.group == "fused":
+                check.update(ceiling_check(X, n_threads, repeat))
+                check["data"] = f"{case.name} {case.dtype}"
+
+        for i, case in enumerate(cases):
+            if progress:
+                progress(f"[{i + 1}/{len(cases)}] {case.name} {case.dtype}")
+            rows += run_case(case, n_threads, backends, repeat, comparisons, on_data)
+    finally:
+        if limit is not None:
+            limit.restore_original_limits()
+    return {
+        "environment": environment(n_threads, backends),
+        "repeat": repeat,
+        "seconds": time.time() - started,
+        "ceiling_check": check or None,
+        "rows": rows,
+    }
+
+
+def failed(results):
+    """Rows of fastlogreg backends (or the reference) that differ beyond tolerance."""
+    return [r for r in results["rows"] if r["status"] == "FAILED"]

@@ -1,0 +1,118 @@
+"""The ``fastlogreg`` command: ``fastlogreg bench`` times every kernel against the ceiling.
+
+Examples
+--------
+``fastlogreg bench``                    about a minute: the headline kernels, both dtypes
+``fastlogreg bench --full``             every kernel, shape, class count and backend
+``fastlogreg bench --json r.json --plot r.png --threads 2``
+
+The exit status is 1 when any fastlogreg backend (or the reference) differs from the
+NumPy reference beyond its tolerance: a fast wrong kernel is not a result.
+"""
+
+import argparse
+import sys
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="fastlogreg", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark the kernels against the NumPy reference and the memory-bandwidth ceiling",
+        description="Check every kernel against the NumPy reference, then time it interleaved "
+        "with the reference, the ceiling (a read-only parallel pass over X on the same "
+        "threads) and, when installed, scipy.special, scikit-learn and PyTorch.",
+    )
+    size = bench.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="the whole grid (several minutes)")
+    size.add_argument("--quick", action="store_true",
+                      help="tiny sizes: a smoke test of the command, not a measurement")
+    bench.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads for every candidate (default: usable cores)")
+    bench.add_argument("--backend", action="append", default=None, metavar="NAME",
+                       help="time only this fastlogreg backend (repeatable; default: all available)")
+    bench.add_argument("--repeat", type=int, default=None, metavar="R",
+                       help="timed repetitions per candidate (default 5, 7 with --full, 3 with --quick)")
+    bench.add_argument("--kernel", action="append", default=None, metavar="NAME",
+                       help="only cases of this kernel (repeatable), e.g. softmax_loss_grad")
+    bench.add_argument("--dtype", choices=("float32", "float64"), default=None,
+                       help="only this data dtype")
+    bench.add_argument("--no-compare", action="store_true",
+                       help="skip the scipy / scikit-learn / PyTorch comparison columns")
+    bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    bench.add_argument("--plot", metavar="PATH", help="write a PNG chart (needs matplotlib)")
+    return parser
+
+
+def _bench(args):
+    from . import _backend
+    from .benchmarks import cases as case_grid
+    from .benchmarks import report, runner
+
+    n_threads = args.threads if args.threads is not None else _backend.get_num_threads()
+    if n_threads < 1:
+        print(f"fastlogreg bench: --threads must be >= 1, got {n_threads}", file=sys.stderr)
+        return 2
+    available = _backend.available_backends()
+    backends = args.backend or [b for b in available if b != "numpy"]
+    unknown = [b for b in backends if b not in available]
+    if unknown:
+        print(f"fastlogreg bench: backend(s) {unknown} not available; available: {available}",
+              file=sys.stderr)
+        return 2
+    backends = [b for b in backends if b != "numpy"]  # the reference is always timed
+    if args.plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            print("fastlogreg bench: --plot needs matplotlib, which is not installed "
+                  "(pip install matplotlib, or pip install 'fastlogreg[bench]')", file=sys.stderr)
+            return 2
+    if args.full:
+        cases, repeat = case_grid.full_cases(), 7
+    elif args.quick:
+        cases, repeat = case_grid.quick_cases(), 3
+    else:
+        cases, repeat = case_grid.default_cases(), 5
+    if args.repeat is not None:
+        if args.repeat < 1:
+            print(f"fastlogreg bench: --repeat must be >= 1, got {args.repeat}", file=sys.stderr)
+            return 2
+        repeat = args.repeat
+    if args.kernel:
+        cases = [c for c in cases if c.kernel in args.kernel]
+    if args.dtype:
+        cases = [c for c in cases if c.dtype == args.dtype]
+    if not cases:
+        print("fastlogreg bench: no case matches the --kernel / --dtype filters", file=sys.stderr)
+        return 2
+
+    results = runner.run(
+        cases, n_threads, backends, repeat, comparisons=not args.no_compare,
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    print(report.format_table(results))
+    if args.json:
+        report.write_json(results, args.json)
+        print(f"wrote {args.json}")
+    if args.plot:
+        from .benchmarks.plot import plot
+
+        plot(results, args.plot)
+        print(f"wrote {args.plot}")
+    return 1 if runner.failed(results) else 0
+
+
+def main(argv=None):
+    """Entry point of the ``fastlogreg`` console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        return _bench(args)
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The ``fastlogreg bench`` command: tiny runs of the real code path (seconds).
+
+These check the command, not the speed: table and JSON schema, the exit status when a
+backend is wrong (a deliberately broken fake backend is injected into the registry),
+and the option checks.
+"""
+
+import json
+import types
+
+import numpy as np
+import pytest
+
+import fastlogreg
+from fastlogreg import _backend, cli
+from fastlogreg.benchmarks import cases, ceiling, timing
+
+TINY = ["bench", "--quick", "--repeat", "1", "--no-compare"]
+
+
+def test_bench_quick_prints_table_and_writes_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    status = cli.main(TINY + ["--kernel", "logistic_loss_grad", "--dtype", "float64",
+                              "--threads", "1", "--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "logistic_loss_grad" in out and "of ceiling" in out and "max rel diff" in out
+    assert "thread(s)" in out and "numba threading layer" in out
+    results = json.loads(path.read_text())
+    assert results["schema"] == "fastlogreg-bench/1"
+    assert results["environment"]["n_threads"] == 1
+    assert set(results["environment"]["available_backends"]) == set(fastlogreg.available_backends())
+    kinds = {row["kind"] for row in results["rows"]}
+    assert {"ceiling", "reference"} <= kinds
+    for row in results["rows"]:
+        assert row["kernel"] == "logistic_loss_grad" and row["dtype"] == "float64"
+        assert row["median"] > 0 and row["fraction_of_ceiling"] > 0
+        if row["kind"] in ("backend", "reference"):
+            assert row["status"] == "ok"
+            assert row["max_rel_diff"] <= 1e-12
+
+
+def _broken_backend():
+    """A fake backend whose fused binary kernel returns a loss 1% too large."""
+    reference = _backend.resolve("numpy")
+    module = types.SimpleNamespace()
+
+    def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+        loss, grad_b = reference.logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads)
+        return loss * 1.01, grad_b
+
+    module.logistic_loss_grad = logistic_loss_grad
+    return module
+
+
+@pytest.fixture
+def broken_backend(monkeypatch):
+    monkeypatch.setitem(_backend._MODULES, "broken", "not.a.module")
+    monkeypatch.setitem(_backend._loaded, "broken", _broken_backend())
+    monkeypatch.setattr(_backend, "_PREFERENCE", _backend._PREFERENCE + ("broken",))
+    return "broken"
+
+
+def test_wrong_backend_fails_the_command(broken_backend, capsys, tmp_path):
+    path = tmp_path / "bench.json"
+    status = cli.main(TINY + ["--kernel", "logistic_loss_grad", "--dtype", "float64",
+                              "--backend", broken_backend, "--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAILED" in out
+    rows = json.loads(path.read_text())["rows"]
+    (row,) = [r for r in rows if r["backend"] == broken_backend]
+    assert row["status"] == "FAILED"
+    assert row["max_rel_diff"] == pytest.approx(0.01, rel=1e-6)
+
+
+def test_unknown_backend_is_a_usage_error(capsys):
+    assert cli.main(TINY + ["--backend", "no-such-backend"]) == 2
+    assert "not available" in capsys.readouterr().err
+
+
+def test_bad_options(capsys):
+    assert cli.main(TINY + ["--threads", "0"]) == 2
+    assert cli.main(TINY + ["--kernel", "no_such_kernel"]) == 2
+    with pytest.raises(SystemExit):
+        cli.main(["bench", "--full", "--quick"])
+    assert cli.main([]) == 2
+
+
+def test_plot_without_matplotlib_says_so(monkeypatch, capsys):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("No module named 'matplotlib'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    assert cli.main(TINY + ["--plot", "x.png"]) == 2
+    assert "matplotlib" in capsys.readouterr().err
+
+
+def test_plot_writes_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "bench.png"
+    status = cli.main(TINY + ["--kernel", "sigmoid", "--dtype", "float32", "--plot", str(path)])
+    assert status == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_ceiling_reads_everything(dtype, n_threads):
+    X = np.arange(1, 1 + 3 * 1001, dtype=dtype).reshape(3, 1001)
+    expected = float(X.astype(np.float64).sum())
+    assert ceiling.read_pass(X, n_threads) == pytest.approx(expected, rel=1e-6)
+    # Non-contiguous input is read row by row.
+    assert ceiling.read_pass(X[:, ::2], n_threads) == pytest.approx(
+        float(X[:, ::2].astype(np.float64).sum()), rel=1e-6)
+
+
+def test_relative_difference():
+    a = (np.array([1.0, 2.0]), 3.0)
+    assert cases.relative_difference(a, a, "norm") == 0.0
+    assert cases.relative_difference((np.array([1.0, 2.2]),), (np.array([1.0, 2.0]),), "norm") == \
+        pytest.approx(0.1)
+    assert cases.relative_difference((np.array([1e-20]),), (np.array([2e-20]),), "elementwise") == \
+        pytest.approx(0.5)
+    assert cases.relative_difference((np.array([np.nan]),), (np.array([1.0]),), "norm") == np.inf
+    assert cases.relative_difference((np.array([np.nan]),), (np.array([np.nan]),), "norm") == 0.0
+
+
+def test_interleaved_timing_calls_everything():
+    calls = []
+    times = timing.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
+    assert calls.count("a") == 4 and calls.count("b") == 4  # one warm-up each
+    assert set(times) == {"a", "b"} and all(len(t) == 3 for t in times.values())
+    stats = timing.summarize([1.0, 2.0, 3.0, 4.0])
+    assert stats["median"] == 2.5 and stats["min"] == 1.0 and stats["max"] == 4.0
