@@ -70,6 +70,60 @@ def _check_finite_y(y):
                              f"{n_inf} infinity")
 
 
+_LABEL_BLOCK = 1 << 16  # labels per block in the chunked label scans
+
+
+def _label_blocks(n):
+    return (slice(start, start + _LABEL_BLOCK) for start in range(0, n, _LABEL_BLOCK))
+
+
+def _check_label_type(y):
+    """Class labels must be discrete: reject continuous float targets (block by block)."""
+    if y.dtype.kind == "f":
+        for rows in _label_blocks(y.shape[0]):
+            block = y[rows]
+            if np.any(block != np.floor(block)):
+                raise ValueError(
+                    "Unknown label type: continuous. y holds non-integer floats; "
+                    "LogisticRegression needs class labels"
+                )
+    elif y.dtype.kind not in "biuUS":
+        check_classification_targets(y)  # object arrays: strings, mixed types
+
+
+def _unique_labels(y):
+    """Sorted distinct labels, without an n-sized sort for numeric labels."""
+    if y.dtype.kind in "biuf" and y.shape[0] > _LABEL_BLOCK:
+        return np.unique(np.concatenate([np.unique(y[rows]) for rows in _label_blocks(y.shape[0])]))
+    return np.unique(y)
+
+
+def _encode_labels(y, classes):
+    """Targets as the kernels take them, written block by block (no n-sized temporaries).
+
+    Two classes: float64 (n,) in {0, 1}; more: int64 (n,) class indices. Raises a
+    ValueError counting the labels that are not in ``classes``.
+    """
+    binary = len(classes) == 2
+    out = np.empty(y.shape[0], dtype=np.float64 if binary else np.int64)
+    unknown = 0
+    example = None
+    for rows in _label_blocks(y.shape[0]):
+        block = y[rows]
+        index = np.searchsorted(classes, block)
+        np.minimum(index, len(classes) - 1, out=index)
+        bad = classes[index] != block
+        if np.any(bad):
+            unknown += int(np.count_nonzero(bad))
+            example = block[bad][0] if example is None else example
+        out[rows] = index
+    if unknown:
+        raise ValueError(
+            f"y contains {unknown} label(s) not in classes_ {classes.tolist()}, e.g. {example!r}"
+        )
+    return out
+
+
 class LogisticRegression(ClassifierMixin, BaseEstimator):
     r"""Logistic (two classes) and softmax (more) regression by L2-penalised maximum likelihood.
 
@@ -121,6 +175,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     objective_ : float, the objective at the solution
     gradient_max_norm_ : float, the gradient's max-norm at the solution
     solver_ : str, the solver used
+    n_passes_ : (float, float), fused loss+gradient and Hessian-vector passes over ``X``
 
     Examples
     --------
@@ -180,39 +235,54 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
                              order=None, copy=False, y_numeric=False, multi_output=False)
         _check_finite_X(X)
-        _check_finite_y(np.asarray(y))
-        check_classification_targets(y)
+        y = np.asarray(y)
+        _check_finite_y(y)
+        _check_label_type(y)
         return X, y
 
     def _l2(self, weight_sum):
         return 0.0 if np.isinf(self.C) else 1.0 / (float(self.C) * weight_sum)
 
-    def _problem(self, X, y_index, sample_weight):
-        """The validated problem for encoded labels ``y_index`` (ints in [0, n_classes))."""
+    def _problem(self, X, target, sample_weight):
+        """The validated problem for targets from :func:`_encode_labels`."""
         n_classes = len(self.classes_)
         if n_classes == 2:
-            return BinaryProblem(X, y_index.astype(np.float64), sample_weight, link=self.link)
-        return MultinomialProblem(X, y_index, n_classes, sample_weight)
+            return BinaryProblem(X, target, sample_weight, link=self.link)
+        return MultinomialProblem(X, target, n_classes, sample_weight)
 
-    def _check_weighted_classes(self, y_index, sample_weight):
-        counts = np.bincount(y_index, minlength=len(self.classes_))
-        if sample_weight is None:
-            present = counts > 0
+    def _check_weighted_classes(self, target, sample_weight):
+        if len(self.classes_) == 2:
+            total = float(target.shape[0] if sample_weight is None else np.sum(sample_weight))
+            positive = float(np.sum(target) if sample_weight is None else target @ sample_weight)
+            class_weight = np.array([total - positive, positive])
+        elif sample_weight is None:
+            class_weight = np.bincount(target, minlength=len(self.classes_)).astype(np.float64)
         else:
-            present = np.bincount(y_index, weights=sample_weight, minlength=len(self.classes_)) > 0
+            class_weight = np.bincount(target, weights=sample_weight, minlength=len(self.classes_))
+        present = class_weight > 0
         if np.count_nonzero(present) < 2:
             raise ValueError(
                 "this solver needs samples of at least 2 classes with positive weight in the data, "
                 f"but the data contain only one class: {self.classes_[np.argmax(present)]!r}"
             )
+        return class_weight
 
-    def _initial_theta(self, obj):
+    def _initial_theta(self, obj, class_weight=None):
         if (self.warm_start and hasattr(self, "coef_")
                 and self.coef_.shape == (obj.n_classes, obj.n_features)
                 and self.intercept_.shape == (obj.n_classes,)):
             w = self.coef_.ravel() if obj.n_classes > 1 else self.coef_[0]
             return obj.join(w, self.intercept_ if obj.n_classes > 1 else self.intercept_[0])
-        return np.zeros(obj.n_params)
+        theta = np.zeros(obj.n_params)
+        if obj.fit_intercept and self.link == "logit" and class_weight is not None and np.all(class_weight > 0):
+            # Start at the optimum over the intercept alone for w = 0: the log-odds of
+            # the (weighted) class frequencies. Saves the first iterations of every solver.
+            log_prior = np.log(class_weight / class_weight.sum())
+            if obj.n_classes == 1:
+                theta[obj.n_coef] = log_prior[1] - log_prior[0]
+            else:
+                theta[obj.n_coef:] = log_prior - log_prior.mean()
+        return theta
 
     def _store(self, obj, result, solver):
         w, b = obj.split(result.theta)
@@ -233,6 +303,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.objective_ = float(result.loss)
         self.gradient_max_norm_ = float(result.grad_max)
         self.solver_ = solver
+        self.n_passes_ = (float(result.n_loss_grad), float(result.n_hessp))
         if result.hit_max_iter:
             warnings.warn(
                 f"{solver} did not converge in max_iter={self.max_iter} iterations: gradient "
@@ -258,8 +329,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self._check_params()
         X, y = self._validate_X_y(X, y)
         sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
-        self.classes_, y_index = np.unique(y, return_inverse=True)
-        y_index = y_index.reshape(-1)
+        self.classes_ = _unique_labels(y)
         if len(self.classes_) < 2:
             raise ValueError(
                 "this solver needs samples of at least 2 classes in the data, but the data "
@@ -267,8 +337,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             )
         if self.link == "probit" and len(self.classes_) > 2:
             raise ValueError(f"link='probit' is for two classes; y has {len(self.classes_)} classes")
-        self._check_weighted_classes(y_index, sw if sw.shape[0] else None)
-        problem = self._problem(X, y_index, sw if sw.shape[0] else None)
+        target = _encode_labels(y, self.classes_)
+        class_weight = self._check_weighted_classes(target, sw if sw.shape[0] else None)
+        problem = self._problem(X, target, sw if sw.shape[0] else None)
         obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
         solver = self.solver
         if solver == "auto":
@@ -277,7 +348,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 solver = "lbfgs"
         start = time.perf_counter()
         result = solvers.minimize(
-            obj, self._initial_theta(obj), solver, tol=float(self.tol), max_iter=int(self.max_iter),
+            obj, self._initial_theta(obj, class_weight), solver, tol=float(self.tol), max_iter=int(self.max_iter),
             verbose=self.verbose, random_state=self.random_state,
         )
         self._store(obj, result, solver)
@@ -317,17 +388,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         _check_finite_y(np.asarray(y))
         if first:
             self.classes_ = classes
-        y = np.asarray(y)
-        y_index = np.searchsorted(self.classes_, y)
-        y_index = np.clip(y_index, 0, len(self.classes_) - 1)
-        unknown = self.classes_[y_index] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains {np.count_nonzero(unknown)} label(s) not in classes_ "
-                f"{self.classes_.tolist()}, e.g. {y[unknown][0]!r}"
-            )
+        target = _encode_labels(np.asarray(y), self.classes_)
         sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
-        problem = self._problem(X, y_index.astype(np.int64), sw if sw.shape[0] else None)
+        problem = self._problem(X, target, sw if sw.shape[0] else None)
         obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
         if first:
             self._sgd_state = {}
