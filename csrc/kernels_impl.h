@@ -418,7 +418,49 @@ int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, 
 }
 
 /* ------------------------------------------------------------------ fused softmax */
-/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch z, p (pad8(2C)), loss (8). */
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are C-sized scratch. */
+FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
+                                         int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
+                                         const double *W, const double *b, const double *sw,
+                                         double *restrict gW, double *restrict gb, double *D, double *P,
+                                         double *loss_out)
+{
+    double loss = 0.0;
+    for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
+    for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
+    for (int64_t i = lo; i < hi; i++) {
+        const REAL *xi = X + i * xs0;
+        for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
+        int64_t am;
+        double sum = row_shift_exp(D, P, C, &am);
+        double L = log1p(sum), inv = 1.0 / (1.0 + sum);
+        double s = sw != NULL ? sw[i] : 1.0;
+        double point;
+        /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
+        if (labels != NULL) {
+            int64_t t = labels[i];
+            point = L - D[t];
+            for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
+            /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
+            P[t] = t == am ? -s * (sum * inv) : P[t] - s;
+        } else {
+            const double *yi = Y + i * C;
+            point = 0.0;
+            for (int64_t k = 0; k < C; k++) {
+                if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
+                P[k] = s * (P[k] * inv - yi[k]);
+            }
+        }
+        loss += s * point;
+        for (int64_t k = 0; k < C; k++) {
+            gb[k] += P[k];
+            SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
+        }
+    }
+    *loss_out = loss;
+}
+
+/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D, P (pad8(2C)), loss (8). */
 int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
                                const int64_t *labels, const double *Y, const double *W, const double *b,
                                const double *sw, double *grad_W, double *grad_b, double *result, int n_threads)
@@ -430,41 +472,9 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
     if (part == NULL) return -1;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
-        double *gW = part + c * stride, *gb = gW + o_gb, *D = gW + o_scr, *P = D + C;
-        double loss = 0.0;
-        for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
-        for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-        int64_t hi = chunk_start(n, c + 1, nt);
-        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
-            const REAL *xi = X + i * xs0;
-            for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
-            int64_t am;
-            double sum = row_shift_exp(D, P, C, &am);
-            double L = log1p(sum), inv = 1.0 / (1.0 + sum);
-            double s = sw != NULL ? sw[i] : 1.0;
-            double point;
-            /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
-            if (labels != NULL) {
-                int64_t t = labels[i];
-                point = L - D[t];
-                for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
-                /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
-                P[t] = t == am ? -s * (sum * inv) : P[t] - s;
-            } else {
-                const double *yi = Y + i * C;
-                point = 0.0;
-                for (int64_t k = 0; k < C; k++) {
-                    if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
-                    P[k] = s * (P[k] * inv - yi[k]);
-                }
-            }
-            loss += s * point;
-            for (int64_t k = 0; k < C; k++) {
-                gb[k] += P[k];
-                SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
-            }
-        }
-        gW[o_loss] = loss;
+        double *gW = part + c * stride;
+        SFX(softmax_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
+                          W, b, sw, gW, gW + o_gb, gW + o_scr, gW + o_scr + C, gW + o_loss);
     }
     reduce_chunks(part, nt, stride, C * d, grad_W);
     reduce_chunks(part + o_gb, nt, stride, C, grad_b);
@@ -474,6 +484,26 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
 }
 
 /* ------------------------------------------------------------------ Hessian-vector */
+FLR_CLONES static void SFX(logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const REAL *X,
+                                                int64_t xs0, int64_t xs1, const double *w, double b,
+                                                const double *sw, const double *v, double v_b,
+                                                double *restrict g, double *acc_out)
+{
+    double acc_b = 0.0;
+    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+    for (int64_t i = lo; i < hi; i++) {
+        const REAL *xi = X + i * xs0;
+        double z, u;
+        SFX(dot_pair)(xi, xs1, w, v, d, &z, &u);
+        double h = expit_deriv(z + b);
+        if (sw != NULL) h *= sw[i];
+        double hu = h * (u + v_b);
+        acc_b += hu;
+        SFX(axpy)(g, hu, xi, xs1, d);
+    }
+    *acc_out = acc_b;
+}
+
 int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
                             const double *w, double b, const double *sw, const double *v, double v_b,
                             double *hv, double *result, int n_threads)
@@ -486,25 +516,45 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
-        double acc_b = 0.0;
-        for (int64_t j = 0; j < d; j++) g[j] = 0.0;
-        int64_t hi = chunk_start(n, c + 1, nt);
-        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
-            const REAL *xi = X + i * xs0;
-            double z, u;
-            SFX(dot_pair)(xi, xs1, w, v, d, &z, &u);
-            double h = expit_deriv(z + b);
-            if (sw != NULL) h *= sw[i];
-            double hu = h * (u + v_b);
-            acc_b += hu;
-            SFX(axpy)(g, hu, xi, xs1, d);
-        }
-        g[dp] = acc_b;
+        SFX(logistic_hessp_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
+                                 w, b, sw, v, v_b, g, g + dp);
     }
     reduce_chunks(part, nt, stride, d, hv);
     reduce_chunks(part + dp, nt, stride, 1, result);
     free(raw);
     return 0;
+}
+
+FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
+                                               int64_t xs0, int64_t xs1, const double *W, const double *b,
+                                               const double *sw, const double *V, const double *v_b,
+                                               double *restrict gW, double *restrict gb, double *D,
+                                               double *U, double *P)
+{
+    for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
+    for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
+    for (int64_t i = lo; i < hi; i++) {
+        const REAL *xi = X + i * xs0;
+        for (int64_t k = 0; k < C; k++) {
+            double z, u;
+            SFX(dot_pair)(xi, xs1, W + k * d, V + k * d, d, &z, &u);
+            D[k] = z + b[k];
+            U[k] = u + v_b[k];
+        }
+        int64_t am;
+        double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
+        double s = sw != NULL ? sw[i] : 1.0;
+        double pu = 0.0;
+        for (int64_t k = 0; k < C; k++) {
+            P[k] *= inv; /* p_k */
+            pu += P[k] * U[k];
+        }
+        for (int64_t k = 0; k < C; k++) {
+            double r = s * P[k] * (U[k] - pu);
+            gb[k] += r;
+            SFX(axpy)(gW + k * d, r, xi, xs1, d);
+        }
+    }
 }
 
 int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
@@ -518,32 +568,9 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
     if (part == NULL) return -1;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
-        double *gW = part + c * stride, *gb = gW + o_gb, *D = gW + o_scr, *U = D + C, *P = U + C;
-        for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
-        for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-        int64_t hi = chunk_start(n, c + 1, nt);
-        for (int64_t i = chunk_start(n, c, nt); i < hi; i++) {
-            const REAL *xi = X + i * xs0;
-            for (int64_t k = 0; k < C; k++) {
-                double z, u;
-                SFX(dot_pair)(xi, xs1, W + k * d, V + k * d, d, &z, &u);
-                D[k] = z + b[k];
-                U[k] = u + v_b[k];
-            }
-            int64_t am;
-            double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
-            double s = sw != NULL ? sw[i] : 1.0;
-            double pu = 0.0;
-            for (int64_t k = 0; k < C; k++) {
-                P[k] *= inv; /* p_k */
-                pu += P[k] * U[k];
-            }
-            for (int64_t k = 0; k < C; k++) {
-                double r = s * P[k] * (U[k] - pu);
-                gb[k] += r;
-                SFX(axpy)(gW + k * d, r, xi, xs1, d);
-            }
-        }
+        double *gW = part + c * stride, *D = gW + o_scr;
+        SFX(softmax_hessp_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,
+                                W, b, sw, V, v_b, gW, gW + o_gb, D, D + C, D + 2 * C);
     }
     reduce_chunks(part, nt, stride, C * d, hv);
     reduce_chunks(part + o_gb, nt, stride, C, hv_b);
