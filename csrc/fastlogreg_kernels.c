@@ -102,8 +102,9 @@ static inline double expit_deriv(double z)
     return e / ((1.0 + e) * (1.0 + e));
 }
 
-/* log Phi(x) for x < -20: -x^2/2 - log(-x) - log(2 pi)/2 + log1p(sum_k (-1)^k (2k-1)!! / x^(2k)). */
-static double log_ndtr_asymptotic(double x)
+/* S(x) = sum_{k >= 1} (-1)^k (2k-1)!! / x^(2k) for x < -20, summed until the terms stop
+ * mattering (the tenth is below 1e-17):  Phi(x) = phi(x) / (-x) * (1 + S(x)). */
+static double mills_series(double x)
 {
     double x2inv = 1.0 / (x * x), term = 1.0, series = 0.0;
     for (int k = 1; k < 40; k++) {
@@ -112,11 +113,15 @@ static double log_ndtr_asymptotic(double x)
         if (next == series) break;
         series = next;
     }
-    return -0.5 * x * x - log(-x) - LOG_SQRT_2PI + log1p(series);
+    return series;
 }
 
-/* log Phi(x), Phi the standard normal CDF, stable in both tails (as scipy.special.log_ndtr):
- * x >= -1: log1p(-erfc(x/sqrt2)/2);  -20 <= x < -1: log(erfc(-x/sqrt2)/2);  x < -20: series. */
+/* log Phi(x) for x < -20: -x^2/2 - log(-x) - log(2 pi)/2 + log1p(S(x)). */
+static double log_ndtr_asymptotic(double x)
+{
+    return -0.5 * x * x - log(-x) - LOG_SQRT_2PI + log1p(mills_series(x));
+}
+
 /* erfc(x / sqrt(2)) without the error of rounding t = x / sqrt(2): the rounding error
  * dt (exact through fma) costs a relative 2 t^2 eps in erfc(t), 1e-13 at x = 30;
  * erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order. */
@@ -171,13 +176,39 @@ static inline void logistic_point(double z, double y, double *loss, double *resi
     *residual = select_double(one, -s_neg, s_pos - y);
 }
 
+/* phi(z) = exp(-z^2/2) / sqrt(2 pi), with z^2 = hi + lo split exactly (fma) so that the
+ * rounding of z^2 (a relative z^2 eps / 2 in exp) does not count. */
+static inline double npdf(double z)
+{
+    static const double INV_SQRT_2PI = 0.39894228040143267793994605993438;
+    double hi = z * z;
+    if (!(hi < INFINITY)) return hi == INFINITY ? 0.0 : hi; /* |z| huge: 0; NaN propagates */
+    double lo = fma(z, z, -hi);
+    return exp(-0.5 * hi) * (1.0 - 0.5 * lo) * INV_SQRT_2PI;
+}
+
+/* phi(z) / Phi(z) (the inverse Mills ratio), accurate on both sides: for z < -20 from the
+ * asymptotic series, -z / (1 + S(z)), where exp(log phi - log Phi) would cancel (both ~ -z^2/2:
+ * at z = -1e9 it returns 1 instead of 1e9); else phi(z) / (erfc(-z / sqrt 2) / 2). */
+static inline double npdf_over_ndtr(double z)
+{
+    if (z < -20.0) return -z / (1.0 + mills_series(z));
+    return npdf(z) / (0.5 * erfc_scaled_arg(-z));
+}
+
 /* Probit: l = -y log Phi(z) - (1-y) log Phi(-z), dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z). */
 static inline void probit_point(double z, double y, double *loss, double *residual)
 {
-    double log_cdf = log_ndtr_d(z), log_sf = log_ndtr_d(-z);
-    double log_pdf = -0.5 * z * z - LOG_SQRT_2PI;
-    *loss = y == 1.0 ? -log_cdf : y == 0.0 ? -log_sf : -y * log_cdf - (1.0 - y) * log_sf;
-    *residual = -y * exp(log_pdf - log_cdf) + (1.0 - y) * exp(log_pdf - log_sf);
+    if (y == 1.0) {
+        *loss = -log_ndtr_d(z);
+        *residual = -npdf_over_ndtr(z);
+    } else if (y == 0.0) {
+        *loss = -log_ndtr_d(-z);
+        *residual = npdf_over_ndtr(-z);
+    } else {
+        *loss = -y * log_ndtr_d(z) - (1.0 - y) * log_ndtr_d(-z);
+        *residual = -y * npdf_over_ndtr(z) + (1.0 - y) * npdf_over_ndtr(-z);
+    }
 }
 
 /* z_k - m with the infinite-max rule: where m is infinite, entries equal to m get 0 and
