@@ -70,7 +70,7 @@ def _check_finite_y(y):
                              f"{n_inf} infinity")
 
 
-_LABEL_BLOCK = 1 << 16  # labels per block in the chunked label scans
+_LABEL_BLOCK = 1 << 14  # labels per block in the chunked label scans
 
 
 def _label_blocks(n):
@@ -232,6 +232,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X
 
     def _validate_X_y(self, X, y):
+        if y is not None and np.asarray(y).dtype.kind == "f":
+            _check_finite_y(np.asarray(y))  # before scikit-learn's check, which does not count
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
                              order=None, copy=False, y_numeric=False, multi_output=False)
         _check_finite_X(X)
@@ -382,6 +384,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(f"classes={classes!r} is not the same as on the first call to "
                              f"partial_fit: {self.classes_!r}")
+        if y is not None and np.asarray(y).dtype.kind == "f":
+            _check_finite_y(np.asarray(y))
         X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
                              ensure_all_finite=False, order=None, copy=False, multi_output=False)
         _check_finite_X(X)
