@@ -24,9 +24,10 @@
 #define FLR_PAR_MIN ((int64_t)1 << 15)
 /* Rows per block in the column-sweep path of the fused kernels (non-unit column stride). */
 #define FLR_BLOCK_ROWS 64
-/* Rows per block in the unit-stride path: their dot products, then their pointwise parts,
- * are independent, so the CPU overlaps them instead of waiting on one row's exp/log1p. */
-#define FLR_ROW_GROUP 8
+/* Bytes of X per block in the unit-stride path of the fused binary kernels: the block is
+ * read from memory once (dot products), stays in L1 for the gradient update. */
+#define FLR_BLOCK_BYTES (24 * 1024)
+#define FLR_MAX_BLOCK 512
 
 int flr_openmp_enabled(void)
 {
@@ -46,6 +47,12 @@ int flr_openmp_enabled(void)
 #define FLR_CLONES __attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
 #else
 #define FLR_CLONES
+#endif
+
+#if defined(__GNUC__)
+#define FLR_INLINE static inline __attribute__((always_inline))
+#else
+#define FLR_INLINE static inline
 #endif
 
 static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
@@ -82,13 +89,13 @@ static const double LOG_SQRT_2PI = 0.91893853320467274178032973640562; /* log(2 
 static const double SQRT1_2 = 0.70710678118654752440084436210485;
 
 /* softplus(z) = log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)); NaN propagates. */
-static inline double softplus(double z)
+FLR_INLINE double softplus(double z)
 {
     return (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
 }
 
 /* s(z) = 1 / (1 + exp(-z)) without overflow: e = exp(-|z|). */
-static inline double expit(double z)
+FLR_INLINE double expit(double z)
 {
     double e = exp(-fabs(z));
     return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
@@ -96,7 +103,7 @@ static inline double expit(double z)
 
 /* s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): full precision in both tails (the
  * naive p (1 - p) cancels for large z). */
-static inline double expit_deriv(double z)
+FLR_INLINE double expit_deriv(double z)
 {
     double e = exp(-fabs(z));
     return e / ((1.0 + e) * (1.0 + e));
@@ -152,6 +159,86 @@ static inline double select_double(int cond, double a, double b)
     ua = (ua & mask) | (ub & ~mask);
     memcpy(&a, &ua, sizeof a);
     return a;
+}
+
+/* ---- branch-free exp and log1p, so that loops over a block of rows vectorize ----
+ * (as the Numba kernels' scalar.exp_nonpositive / log1p_nonnegative).  Bit casts go
+ * through memcpy, which compilers turn into register moves. */
+FLR_INLINE uint64_t double_bits(double x) { uint64_t u; memcpy(&u, &x, sizeof u); return u; }
+FLR_INLINE double bits_double(uint64_t u) { double x; memcpy(&x, &u, sizeof x); return x; }
+
+static const double LN2_HI = 6.93147180369123816490e-01; /* fdlibm: ln 2 = LN2_HI + LN2_LO */
+static const double LN2_LO = 1.90821492927058770002e-10;
+static const double INV_LN2 = 1.44269504088896338700e+00;
+static const double ROUND_MAGIC = 6755399441055744.0; /* 1.5 * 2^52: x + it rounds x to an integer */
+static const uint64_t ROUND_MAGIC_BITS = 0x4338000000000000ULL;
+static const uint64_t SQRT_HALF_BITS = 0x3FE6A09E667F3BCDULL;
+
+/* exp(x) for x <= 0 (also -inf, NaN): k = round(x / ln 2), r = x - k ln 2 in about
+ * [-ln2/2, ln2/2], exp(r) by its Taylor polynomial of degree 13 (truncation < 1e-17),
+ * times 2^k in two factors so that subnormal results are right; x < -746 gives 0.
+ * Within 2 ulp of exp (checked against mpmath, csrc/tools/check_kernels.py). */
+FLR_INLINE double exp_nonpositive(double x)
+{
+    double xc = x < -746.0 ? -746.0 : x;
+    double t = xc * INV_LN2 + ROUND_MAGIC;
+    uint64_t neg_k = ROUND_MAGIC_BITS - double_bits(t); /* -k >= 0 */
+    double kf = t - ROUND_MAGIC;
+    double r = (xc - kf * LN2_HI) - kf * LN2_LO;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    uint64_t h1 = neg_k >> 1, h2 = neg_k - h1; /* 2^k = 2^-h1 2^-h2, each a normal number */
+    return p * bits_double((1023 - h1) << 52) * bits_double((1023 - h2) << 52);
+}
+
+/* log1p(x) for x in [0, 1] (also NaN), fdlibm's method: u = 1 + x with its rounding error
+ * c = (x - (u - 1)) / u carried along (both subtractions exact for x in [0, 1]),
+ * u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = f - hfsq + s (hfsq + R(s^2)),
+ * f = m - 1, s = f / (2 + f), fdlibm's minimax R.  Within 1 ulp of log1p. */
+FLR_INLINE double log1p_unit(double x)
+{
+    double u = 1.0 + x;
+    uint64_t bits = double_bits(u);
+    uint64_t k = (bits - SQRT_HALF_BITS) >> 52; /* 0 or 1: u >= 1 > sqrt(1/2), no borrow */
+    double m = bits_double(bits - (k << 52));
+    double kf = bits_double(ROUND_MAGIC_BITS + k) - ROUND_MAGIC;
+    double c = (x - (u - 1.0)) / u;
+    double f = m - 1.0;
+    double hfsq = 0.5 * f * f;
+    double s = f / (2.0 + f);
+    double z = s * s, w = z * z;
+    double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    double t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01
+                     + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double result = kf * LN2_HI - ((hfsq - (s * (hfsq + t2 + t1) + (kf * LN2_LO + c))) - f);
+    return x == x ? result : x;
+}
+
+/* Binary cross-entropy and residual as logistic_point below, from the branch-free exp and
+ * log1p and selections only: a loop over rows of this vectorizes. */
+FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *residual)
+{
+    double e = exp_nonpositive(-fabs(z));
+    double l1 = log1p_unit(e), inv = 1.0 / (1.0 + e), ei = e * inv;
+    double sp_pos = (z > 0.0 ? z : 0.0) + l1;
+    double sp_neg = (z < 0.0 ? -z : 0.0) + l1;
+    double s_pos = z >= 0.0 ? inv : ei;
+    double s_neg = z >= 0.0 ? ei : inv;
+    double soft = y * sp_neg + (1.0 - y) * sp_pos;
+    *loss = y == 1.0 ? sp_neg : (y == 0.0 ? sp_pos : soft);
+    *residual = y == 1.0 ? -s_neg : s_pos - y;
 }
 
 /* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
@@ -213,7 +300,7 @@ static inline void probit_point(double z, double y, double *loss, double *residu
 
 /* z_k - m with the infinite-max rule: where m is infinite, entries equal to m get 0 and
  * the others -inf.  A NaN m (some z_k is NaN) makes everything NaN. */
-static inline double shifted(double zk, double m)
+FLR_INLINE double shifted(double zk, double m)
 {
     if (isinf(m)) return zk == m ? 0.0 : -INFINITY;
     return zk - m;
@@ -222,7 +309,7 @@ static inline double shifted(double zk, double m)
 /* One row of scores (contiguous doubles, C >= 1): D_k = shifted(z_k, m) is written over z
  * and E_k = exp(D_k) into E; returns s = sum_{k != first argmax} E_k and the argmax.
  * A NaN anywhere makes m, and so every D_k, NaN. */
-static double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax)
+FLR_INLINE double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax)
 {
     double m = z[0];
     int64_t am = 0;

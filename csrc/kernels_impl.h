@@ -6,7 +6,7 @@
 
 /* sum_j x_j w_j in double.  Unit stride: 8 independent accumulators, added in a fixed
  * tree (the compiler vectorizes them; the order does not depend on the ISA). */
-static inline double SFX(dot)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d)
+FLR_INLINE double SFX(dot)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d)
 {
     if (s == 1) {
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
@@ -31,7 +31,7 @@ static inline double SFX(dot)(const REAL *restrict x, int64_t s, const double *r
 }
 
 /* (x . w, x . v) in one sweep over x. */
-static inline void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double *restrict w,
+FLR_INLINE void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double *restrict w,
                                  const double *restrict v, int64_t d, double *xw, double *xv)
 {
     if (s == 1) {
@@ -53,7 +53,7 @@ static inline void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double
 }
 
 /* g += r x */
-static inline void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, int64_t s, int64_t d)
+FLR_INLINE void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, int64_t s, int64_t d)
 {
     if (s == 1) {
         for (int64_t j = 0; j < d; j++) g[j] += r * (double)x[j];
@@ -63,7 +63,7 @@ static inline void SFX(axpy)(double *restrict g, double r, const REAL *restrict 
 }
 
 /* sum_j u_j v_j in double (both strided rows). */
-static inline double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
+FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
 {
     if (us == 1 && vs == 1) {
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
@@ -305,73 +305,93 @@ static inline void SFX(binary_point)(int link, double z, double y, double *loss,
     else probit_point(z, y, loss, residual);
 }
 
-/* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
- * Unit column stride: one row at a time (z_i = x_i . w, then g += r_i x_i while x_i is in
- * L1), so X is read from memory once.  Other strides (e.g. Fortran order): blocks of
- * FLR_BLOCK_ROWS rows swept column by column.  Both add rows to g in row order. */
-FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
-                             int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
-                             const double *sw, double *restrict g, double *acc)
+/* Loss and residual of the nb rows of a block: z[k] in, loss[k] and r[k] out (weighted).
+ * The logit link uses the branch-free exp/log1p: this loop vectorizes. */
+FLR_INLINE void SFX(block_pointwise)(int link, int64_t nb, const double *z, const double *y,
+                                        const double *sw, double *restrict loss, double *restrict r)
 {
-    double loss = 0.0, grad_b = 0.0;
-    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
-    if (xs1 == 1 || d <= 1) {
-        double zg[FLR_ROW_GROUP];
-        for (int64_t i0 = lo; i0 < hi; i0 += FLR_ROW_GROUP) {
-            int nb = hi - i0 < FLR_ROW_GROUP ? (int)(hi - i0) : FLR_ROW_GROUP;
-            const REAL *Xg = X + i0 * xs0;
-            for (int k = 0; k < nb; k++) zg[k] = SFX(dot)(Xg + k * xs0, 1, w, d) + b;
-            for (int k = 0; k < nb; k++) {
-                double l, r;
-                SFX(binary_point)(link, zg[k], y[i0 + k], &l, &r);
-                if (sw != NULL) { l *= sw[i0 + k]; r *= sw[i0 + k]; }
-                loss += l;
-                grad_b += r;
-                zg[k] = r;
-            }
-            if (nb == FLR_ROW_GROUP) {
-                /* g += r_k x_k for k = 0..7 in row order, in one sweep over g */
-                const REAL *x0 = Xg, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
-                           *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
-                for (int64_t j = 0; j < d; j++) {
-                    double t = g[j];
-                    t += zg[0] * (double)x0[j];
-                    t += zg[1] * (double)x1[j];
-                    t += zg[2] * (double)x2[j];
-                    t += zg[3] * (double)x3[j];
-                    t += zg[4] * (double)x4[j];
-                    t += zg[5] * (double)x5[j];
-                    t += zg[6] * (double)x6[j];
-                    t += zg[7] * (double)x7[j];
-                    g[j] = t;
-                }
-            } else {
-                for (int k = 0; k < nb; k++) SFX(axpy)(g, zg[k], Xg + k * xs0, 1, d);
+    if (link == SFX(LINK_LOGIT)) {
+        if (sw == NULL) {
+            for (int64_t k = 0; k < nb; k++) logistic_point_vec(z[k], y[k], &loss[k], &r[k]);
+        } else {
+            for (int64_t k = 0; k < nb; k++) {
+                double l, q;
+                logistic_point_vec(z[k], y[k], &l, &q);
+                loss[k] = l * sw[k];
+                r[k] = q * sw[k];
             }
         }
     } else {
-        double zb[FLR_BLOCK_ROWS];
-        for (int64_t i0 = lo; i0 < hi; i0 += FLR_BLOCK_ROWS) {
-            int64_t nb = hi - i0 < FLR_BLOCK_ROWS ? hi - i0 : FLR_BLOCK_ROWS;
-            const REAL *Xb = X + i0 * xs0;
+        for (int64_t k = 0; k < nb; k++) {
+            double l, q;
+            probit_point(z[k], y[k], &l, &q);
+            double s = sw != NULL ? sw[k] : 1.0;
+            loss[k] = l * s;
+            r[k] = q * s;
+        }
+    }
+}
+
+/* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
+ * Blocks of about FLR_BLOCK_BYTES of X: (1) the scores z of the block's rows, (2) their
+ * losses and residuals in one vectorized loop, (3) g += r_k x_k in row order, 8 rows per
+ * sweep over g, while the block is still in L1 -- X is read from memory once.  Other
+ * column strides (e.g. Fortran order): the scores by a column sweep over the block.
+ * Every sum is taken in row order: the result does not depend on the block size. */
+FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
+                                        int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
+                                        const double *sw, double *restrict g, double *acc)
+{
+    double zb[FLR_MAX_BLOCK], lb[FLR_MAX_BLOCK], rb[FLR_MAX_BLOCK];
+    int64_t rows = FLR_BLOCK_BYTES / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
+    rows = rows < 8 ? 8 : rows > FLR_MAX_BLOCK ? FLR_MAX_BLOCK : rows & ~(int64_t)7;
+    int unit = xs1 == 1 || d <= 1;
+    double loss = 0.0, grad_b = 0.0;
+    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+    for (int64_t i0 = lo; i0 < hi; i0 += rows) {
+        int64_t nb = hi - i0 < rows ? hi - i0 : rows;
+        const REAL *Xb = X + i0 * xs0;
+        if (unit) {
+            for (int64_t k = 0; k < nb; k++) zb[k] = SFX(dot)(Xb + k * xs0, 1, w, d) + b;
+        } else {
             for (int64_t k = 0; k < nb; k++) zb[k] = 0.0;
             for (int64_t j = 0; j < d; j++) {
                 const REAL *col = Xb + j * xs1;
                 double wj = w[j];
                 for (int64_t k = 0; k < nb; k++) zb[k] += (double)col[k * xs0] * wj;
             }
-            for (int64_t k = 0; k < nb; k++) {
-                double l, r;
-                SFX(binary_point)(link, zb[k] + b, y[i0 + k], &l, &r);
-                if (sw != NULL) { l *= sw[i0 + k]; r *= sw[i0 + k]; }
-                loss += l;
-                grad_b += r;
-                zb[k] = r;
+            for (int64_t k = 0; k < nb; k++) zb[k] += b;
+        }
+        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
+        for (int64_t k = 0; k < nb; k++) {
+            loss += lb[k];
+            grad_b += rb[k];
+        }
+        if (unit) {
+            int64_t k = 0;
+            for (; k + 8 <= nb; k += 8) {
+                const REAL *x0 = Xb + k * xs0, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
+                           *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
+                const double *r = rb + k;
+                for (int64_t j = 0; j < d; j++) {
+                    double t = g[j];
+                    t += r[0] * (double)x0[j];
+                    t += r[1] * (double)x1[j];
+                    t += r[2] * (double)x2[j];
+                    t += r[3] * (double)x3[j];
+                    t += r[4] * (double)x4[j];
+                    t += r[5] * (double)x5[j];
+                    t += r[6] * (double)x6[j];
+                    t += r[7] * (double)x7[j];
+                    g[j] = t;
+                }
             }
+            for (; k < nb; k++) SFX(axpy)(g, rb[k], Xb + k * xs0, 1, d);
+        } else {
             for (int64_t j = 0; j < d; j++) {
                 const REAL *col = Xb + j * xs1;
                 double gj = g[j];
-                for (int64_t k = 0; k < nb; k++) gj += zb[k] * (double)col[k * xs0];
+                for (int64_t k = 0; k < nb; k++) gj += rb[k] * (double)col[k * xs0];
                 g[j] = gj;
             }
         }
