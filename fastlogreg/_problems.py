@@ -39,6 +39,11 @@ def _result_dtype(X, *params):
     return np.result_type(*dtypes)
 
 
+def _penalty(l2, w):
+    """(l2 / 2) ||w||^2, and exactly 0 when l2 is 0 (even if ||w||^2 overflows)."""
+    return 0.5 * l2 * float(np.vdot(w, w)) if l2 else 0.0
+
+
 class BinaryProblem:
     """Binary (logit or probit link) problem on ``X`` (n, d) with targets ``y`` (n,).
 
@@ -85,7 +90,7 @@ class BinaryProblem:
             self.X, self.y, w_arr, b_val, self.sample_weight, grad_w, _backend.get_num_threads()
         )
         scale = 1.0 / self.weight_sum
-        loss = loss_sum * scale + 0.5 * l2 * float(w_arr @ w_arr)
+        loss = loss_sum * scale + _penalty(l2, w_arr)
         grad_w *= scale
         grad_w += l2 * w_arr
         return dtype.type(loss), grad_w.astype(dtype, copy=False), dtype.type(grad_b_sum * scale)
@@ -160,7 +165,7 @@ class MultinomialProblem:
             _backend.get_num_threads(),
         )
         scale = 1.0 / self.weight_sum
-        loss = loss_sum * scale + 0.5 * l2 * float(np.vdot(W_arr, W_arr))
+        loss = loss_sum * scale + _penalty(l2, W_arr)
         grad_W *= scale
         grad_W += l2 * W_arr
         grad_b *= scale

@@ -13,7 +13,8 @@ import numpy as np
 from scipy import special
 
 _BLOCK_ROWS = 1 << 15
-_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_SQRT_HALF = math.sqrt(0.5)
 
 
 def _row_blocks(n):
@@ -170,15 +171,20 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
     return loss
 
 
+def _mills_ratio(z):
+    """phi(z) / Phi(-z) = sqrt(2/pi) / erfcx(z / sqrt(2)): finite for every finite z
+    (~ z for large z, ~ 0 for very negative z), no cancellation of -z^2/2 terms."""
+    return _SQRT_2_OVER_PI / special.erfcx(z * _SQRT_HALF)
+
+
 def _probit_nll_and_residual(z, y):
     """l = -y log Phi(z) - (1-y) log Phi(-z); dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z)."""
     log_cdf = special.log_ndtr(z)
     log_sf = special.log_ndtr(-z)
-    log_pdf = -0.5 * z * z - _LOG_SQRT_2PI
     with np.errstate(invalid="ignore"):
         loss = np.where(y == 1.0, -log_cdf,
                         np.where(y == 0.0, -log_sf, -y * log_cdf - (1.0 - y) * log_sf))
-    residual = -y * np.exp(log_pdf - log_cdf) + (1.0 - y) * np.exp(log_pdf - log_sf)
+    residual = -y * _mills_ratio(-z) + (1.0 - y) * _mills_ratio(z)
     return loss, residual
 
 
