@@ -123,14 +123,14 @@ def check_binary_targets(y, n_samples, *, signed=False, name="y"):
         if np.any(bad):
             raise ValueError(
                 f"{name} must contain only -1 and +1 when signed=True; "
-                f"found {np.count_nonzero(bad)} other value(s), e.g. {arr[bad][0]!r}"
+                f"found {np.count_nonzero(bad)} other value(s), e.g. {arr[bad][0].item()!r}"
             )
         return (arr + 1.0) * 0.5
     bad = ~((arr >= 0.0) & (arr <= 1.0))
     if np.any(bad):
         raise ValueError(
             f"{name} must contain labels in {{0, 1}} or probabilities in [0, 1]; "
-            f"found {np.count_nonzero(bad)} value(s) outside, e.g. {arr[bad][0]!r}"
+            f"found {np.count_nonzero(bad)} value(s) outside, e.g. {arr[bad][0].item()!r}"
         )
     return arr
 
@@ -153,14 +153,14 @@ def check_class_targets(y, n_samples, n_classes, *, name="y"):
             if np.any(nonint):
                 raise ValueError(
                     f"{name} must hold integer class indices; found {np.count_nonzero(nonint)} "
-                    f"non-integer value(s), e.g. {arr[nonint][0]!r}"
+                    f"non-integer value(s), e.g. {arr[nonint][0].item()!r}"
                 )
         if arr.size:
             low, high = arr.min(), arr.max()
             if low < 0 or high >= n_classes:
                 offending = low if low < 0 else high
                 raise ValueError(
-                    f"{name} contains class index {offending!r} outside [0, {n_classes}) "
+                    f"{name} contains class index {offending.item()!r} outside [0, {n_classes}) "
                     f"(n_classes is {n_classes}, from the number of logits/coefficient rows)"
                 )
         return np.ascontiguousarray(arr, dtype=np.int64), np.empty((0, 0))
@@ -180,7 +180,7 @@ def check_class_targets(y, n_samples, n_classes, *, name="y"):
         if np.any(off):
             raise ValueError(
                 f"{name} rows must sum to 1; {np.count_nonzero(off)} row(s) do not "
-                f"(first: row {int(np.argmax(off))} sums to {Y[np.argmax(off)].sum()!r})"
+                f"(first: row {int(np.argmax(off))} sums to {Y[np.argmax(off)].sum().item()!r})"
             )
         return np.empty(0, dtype=np.int64), Y
     raise ValueError(f"{name} must be 1-D class indices or 2-D probability rows, got shape {arr.shape}")
