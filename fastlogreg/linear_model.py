@@ -338,7 +338,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 f"contain only one class: {self.classes_[0]!r}"
             )
         if self.link == "probit" and len(self.classes_) > 2:
-            raise ValueError(f"link='probit' is for two classes; y has {len(self.classes_)} classes")
+            raise ValueError("Only binary classification is supported. link='probit' is for "
+                             f"two classes; y has {len(self.classes_)} classes")
         target = _encode_labels(y, self.classes_)
         class_weight = self._check_weighted_classes(target, sw if sw.shape[0] else None)
         problem = self._problem(X, target, sw if sw.shape[0] else None)
@@ -355,7 +356,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         )
         self._store(obj, result, solver)
         self.fit_time_ = time.perf_counter() - start
-        for attr in ("_sgd_state",):
+        for attr in ("_sgd_state", "_rng"):
             self.__dict__.pop(attr, None)
         return self
 
@@ -371,7 +372,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        first = not hasattr(self, "_sgd_state")
+        first = not hasattr(self, "coef_")  # after fit, partial_fit continues from its solution
         self._check_params()
         if first:
             if classes is None:
@@ -380,7 +381,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(f"partial_fit needs at least 2 classes, got classes={classes!r}")
             if self.link == "probit" and len(classes) > 2:
-                raise ValueError("link='probit' is for two classes")
+                raise ValueError("Only binary classification is supported. link='probit' is for "
+                                 f"two classes; classes has {len(classes)}")
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(f"classes={classes!r} is not the same as on the first call to "
                              f"partial_fit: {self.classes_!r}")
@@ -396,8 +398,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
         problem = self._problem(X, target, sw if sw.shape[0] else None)
         obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
-        if first:
+        if first or not hasattr(self, "_sgd_state"):
             self._sgd_state = {}
+        if first:
             theta0 = np.zeros(obj.n_params)
         else:
             theta0 = obj.join(self.coef_.ravel() if obj.n_classes > 1 else self.coef_[0],
