@@ -139,6 +139,19 @@ def test_rowwise_equal(fast_backend, data, dtype):
     got = fl.cross_entropy(Z, labels, reduction="none", backend=fast_backend)
     assert got.dtype == dtype
     assert_close_to(got, ref, tol["log_softmax"][np.arange(n), labels], f"cross_entropy[{fast_backend}]")
+    # Probability rows: sum_k Y_k (-log p_k), each term within its bound, plus C float64
+    # epsilons of the sum of the terms for the summation order.
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    Y = rng.dirichlet(np.ones(C), n)
+    ref = fl.cross_entropy(Z, Y, reduction="none", backend="numpy")
+    got = fl.cross_entropy(Z, Y, reduction="none", backend=fast_backend)
+    log_p = fl.log_softmax(Z, backend="numpy").astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        terms = np.where(Y > 0, Y * np.abs(log_p), 0.0)
+    bound = np.sum(Y * tol["log_softmax"], axis=1) + 2 * C * EPS64 * terms.sum(axis=1) + \
+        2 * np.finfo(dtype).eps * np.abs(ref)
+    assert got.dtype == dtype
+    assert_close_to(got, ref, bound, f"cross_entropy, probability rows[{fast_backend}]")
 
 
 @given(data=st.data(), dtype=DTYPE)

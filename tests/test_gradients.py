@@ -316,6 +316,25 @@ def _single_sample_residual(func, z, y, backend):
     return float(loss), float(grad_b)
 
 
+def _mp_softplus(x):
+    return x + mpmath.log1p(mpmath.exp(-x)) if x > 0 else mpmath.log1p(mpmath.exp(x))
+
+
+def test_logistic_single_sample_loss_vs_mpmath(backend):
+    """The fused kernel's pointwise loss keeps the tails too: softplus(z) for y = 0 and
+    softplus(-z) for y = 1, 4 eps relative (below the smallest normal: absolute)."""
+    tiny = np.finfo(np.float64).tiny
+    failures = []
+    for y in (0.0, 1.0):
+        for z in RESIDUAL_Z:
+            got, _ = _single_sample_residual(fl.logistic_loss_grad, z, y, backend)
+            t = _mp_softplus(mpmath.mpf(z) if y == 0.0 else -mpmath.mpf(z))
+            err = float(abs(mpmath.mpf(got) - t))
+            if not (err <= 4 * EPS64 * float(t) or (t < tiny and err < tiny)):
+                failures.append(f"  y={y:.0f}, z={z:.6g}: got {got!r}, true {float(t)!r}")
+    assert not failures, f"logistic_loss_grad[{backend}] loss:\n" + "\n".join(failures[:12])
+
+
 def _check_residuals(func, truth, tail_allowance, backend):
     tiny = np.finfo(np.float64).tiny
     failures = []

@@ -320,3 +320,32 @@ def test_no_copy_of_float_data(backend, rng, monkeypatch, layout, dtype, tmp_pat
     fl.sigmoid(X, backend=backend)
     fl.softmax(X, backend=backend)
     assert calls == [True] * 7, f"kernels saw a copy of X: {calls}"
+
+
+def test_label_and_weight_encodings(backend, rng):
+    """Labels as lists, bools, small integer dtypes or integral floats, and a scalar
+    sample_weight, give exactly the results of the canonical encoding."""
+    X, y, w, b, _ = _binary_problem(rng, np.float64)
+    expected = fl.logistic_loss_grad(X, y, w, b, backend=backend)
+    for encoding in (y.astype(bool), y.astype(np.int8), y.astype(np.float32), y.astype(int).tolist()):
+        got = fl.logistic_loss_grad(X, encoding, w, b, backend=backend)
+        assert got[0] == expected[0] and got[2] == expected[2]
+        np.testing.assert_array_equal(got[1], expected[1])
+    got = fl.logistic_loss_grad(X, y, w, b, sample_weight=2.5, backend=backend)  # uniform weights: same mean
+    assert abs(got[0] - expected[0]) <= 4 * EPS64 * expected[0]
+    C = 4
+    labels = np.arange(X.shape[0]) % C
+    W = rng.standard_normal((C, X.shape[1]))
+    expected = fl.softmax_loss_grad(X, labels, W, backend=backend)
+    for encoding in (labels.astype(np.int32), labels.astype(np.uint8), labels.astype(np.float64), labels.tolist()):
+        got = fl.softmax_loss_grad(X, encoding, W, backend=backend)
+        assert got[0] == expected[0], type(encoding)
+        np.testing.assert_array_equal(got[1], expected[1])
+        np.testing.assert_array_equal(got[2], expected[2])
+    # One-hot rows take the probability-row path of the kernel (sum_k Y_k ...): equal to
+    # the fused kernels' bound, not bit for bit.
+    Y = np.eye(C)[labels]
+    scales = softmax_error_scales(X, Y, W, np.zeros(C), None)
+    for encoding in (Y, Y.astype(np.float32)):
+        got = fl.softmax_loss_grad(X, encoding, W, backend=backend)
+        assert_fused_close(got, expected, scales, RTOL[np.dtype(np.float64)], "one-hot rows")
