@@ -349,3 +349,17 @@ def test_label_and_weight_encodings(backend, rng):
     for encoding in (Y, Y.astype(np.float32)):
         got = fl.softmax_loss_grad(X, encoding, W, backend=backend)
         assert_fused_close(got, expected, scales, RTOL[np.dtype(np.float64)], "one-hot rows")
+
+
+def test_empty_inputs(backend):
+    """Zero-size arrays give zero-size results of the right shape (no error, no kernel
+    reading out of bounds); a single vector broadcasts against zero rows too."""
+    for shape in ((0,), (0, 3), (3, 0), (2, 0, 4)):
+        for name in ("sigmoid", "log_sigmoid", "log_ndtr"):
+            got = getattr(fl, name)(np.zeros(shape), backend=backend)
+            assert got.shape == shape and got.dtype == np.float64, (name, shape)
+    for name, shape in (("softmax", (0, 3)), ("log_softmax", (0, 3)), ("logsumexp", (0,))):
+        assert getattr(fl, name)(np.zeros((0, 3)), backend=backend).shape == shape, name
+    for func in (fl.inner, fl.cosine_similarity):
+        assert func(np.zeros((0, 3)), np.zeros((0, 3)), backend=backend).shape == (0,)
+        assert func(np.zeros((0, 3)), np.ones(3), backend=backend).shape == (0,), func.__name__
