@@ -1,0 +1,156 @@
+"""Probit link: the Numba ``log_ndtr`` / ``probit_loss_grad`` kernels and the probit fit.
+
+Tolerances
+----------
+* ``log_ndtr`` against mpmath at 50 digits (the oracle): ``LOG_NDTR_RTOL = 1e-14``
+  relative for x <= 5. Above, log Phi(x) ~ -Phi(-x) ~ -exp(-x^2/2): the float64 input x
+  itself carries a relative rounding of eps/2, which moves the exact value by
+  x^2 eps/2 relative (the condition number of the function), so the bound there is
+  ``1e-14 + 2 x^2 eps``. Against scipy.special.log_ndtr the same bound is applied
+  doubled (two correct implementations may sit on either side).
+* Fused gradient against central finite differences of the kernel's own loss, with
+  a step h = 1e-6: truncation h^2 |l'''| and rounding eps |l| / h, so ``FD_RTOL = 1e-6``.
+* Fit against statsmodels' Probit MLE (C=inf): both at gradient < 1e-9 on a
+  well-conditioned problem, so ``1e-6`` relative.
+"""
+
+import mpmath
+import numpy as np
+import pytest
+from scipy import special
+
+from conftest import SEED
+import fastlogreg
+from fastlogreg import LogisticRegression
+
+numba_probit = pytest.importorskip("fastlogreg.backends.numba_kernels.probit")
+
+EPS = np.finfo(np.float64).eps
+LOG_NDTR_RTOL = 1e-14
+FD_RTOL = 1e-6
+
+
+def _mp_log_ndtr(x):
+    mpmath.mp.dps = 50
+    x = mpmath.mpf(float(x))
+    if x > 0:
+        return float(mpmath.log1p(-mpmath.ncdf(-x)))
+    return float(mpmath.log(mpmath.ncdf(x)))
+
+
+def _bound(x, rtol):
+    x = np.asarray(x, dtype=np.float64)
+    return rtol + np.where(x > 5, 2 * x * x * EPS, 0.0)
+
+
+GRID = np.concatenate([
+    -np.logspace(3, -3, 60), [0.0], np.logspace(-3, np.log10(37.5), 50),
+    [-20.0, -19.999999, -20.000001, -1.0, -0.9999999, -1.0000001, -1e3, 37.0],
+])
+
+
+def test_log_ndtr_matches_mpmath():
+    out = np.empty((1, GRID.size))
+    numba_probit.log_ndtr(GRID[None, :], out, 2)
+    expected = np.array([_mp_log_ndtr(x) for x in GRID])
+    rel = np.abs(out[0] - expected) / np.abs(expected)
+    bound = _bound(GRID, LOG_NDTR_RTOL)
+    assert np.all(rel <= bound), list(zip(GRID[rel > bound], rel[rel > bound]))
+
+
+def test_log_ndtr_matches_scipy_on_a_dense_grid():
+    x = np.concatenate([np.linspace(-1e3, 40.0, 200_001), np.linspace(-25, 5, 30_001)])
+    out = np.empty((1, x.size))
+    numba_probit.log_ndtr(x[None, :], out, 2)
+    ref = special.log_ndtr(x)
+    normal = np.abs(ref) >= np.finfo(np.float64).tiny  # subnormal results: absolute check
+    rel = np.abs(out[0] - ref)[normal] / np.abs(ref[normal])
+    assert np.all(rel <= 2 * _bound(x[normal], LOG_NDTR_RTOL))
+    assert np.all(np.abs(out[0] - ref)[~normal] <= np.finfo(np.float64).tiny)
+
+
+def test_log_ndtr_special_values_and_layouts():
+    x = np.array([[-np.inf, np.inf, np.nan, 0.0]])
+    out = np.empty_like(x)
+    numba_probit.log_ndtr(x, out, 1)
+    assert out[0, 0] == -np.inf and out[0, 1] == 0.0 and np.isnan(out[0, 2])
+    assert out[0, 3] == pytest.approx(np.log(0.5), rel=1e-15)
+    # any strides, float32 data: the public function dispatches to the kernel
+    rng = np.random.default_rng(SEED)
+    z = rng.standard_normal((7, 9)) * 10
+    for view in (z, z.T, z[::2, ::-3], np.asfortranarray(z)):
+        got = fastlogreg.log_ndtr(view, backend="numba")
+        ref = special.log_ndtr(view)
+        assert got.shape == view.shape
+        assert np.all(np.abs(got - ref) <= 2 * _bound(view, LOG_NDTR_RTOL) * np.abs(ref))
+    z32 = z.astype(np.float32)
+    got = fastlogreg.log_ndtr(z32, backend="numba")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, special.log_ndtr(z32.astype(np.float64)).astype(np.float32))
+
+
+def _probit_data(n=400, d=4, seed=SEED):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = (rng.random(n) < special.ndtr(X @ np.array([0.9, -0.4, 0.2, 0.0])[:d] + 0.1)).astype(float)
+    return X, y, rng.uniform(0.2, 2.0, n)
+
+
+def test_probit_loss_grad_matches_reference(fast_backend):
+    X, y, sw = _probit_data()
+    y[:5] = [0.25, 0.5, 0.75, 0.0, 1.0]  # soft labels too
+    rng = np.random.default_rng(SEED)
+    for scale in (0.1, 3.0, 40.0):  # 40: scores deep in both tails
+        w = rng.standard_normal(4) * scale
+        got = fastlogreg.probit_loss_grad(X, y, w, 0.3, sample_weight=sw, l2=0.01, backend=fast_backend)
+        ref = fastlogreg.probit_loss_grad(X, y, w, 0.3, sample_weight=sw, l2=0.01, backend="numpy")
+        assert float(got[0]) == pytest.approx(float(ref[0]), rel=1e-12)
+        np.testing.assert_allclose(got[1], ref[1], rtol=1e-11, atol=1e-12 * np.abs(ref[1]).max())
+        assert float(got[2]) == pytest.approx(float(ref[2]), rel=1e-11, abs=1e-12)
+
+
+def test_probit_gradient_finite_differences(backend):
+    X, y, sw = _probit_data()
+    rng = np.random.default_rng(SEED)
+    w = rng.standard_normal(4)
+    b = -0.2
+    _, g, gb = fastlogreg.probit_loss_grad(X, y, w, b, sample_weight=sw, l2=0.05, backend=backend)
+    h = 1e-6
+
+    def loss(w_, b_):
+        return float(fastlogreg.probit_loss_grad(X, y, w_, b_, sample_weight=sw, l2=0.05,
+                                                 backend=backend)[0])
+
+    fd = np.array([(loss(w + h * e, b) - loss(w - h * e, b)) / (2 * h) for e in np.eye(4)])
+    np.testing.assert_allclose(g, fd, rtol=FD_RTOL, atol=FD_RTOL * np.abs(fd).max())
+    assert gb == pytest.approx((loss(w, b + h) - loss(w, b - h)) / (2 * h), rel=FD_RTOL, abs=1e-9)
+
+
+def test_probit_tail_residuals_are_finite():
+    # z = -40 for y = 1: Phi(z) underflows in a naive formula; the Mills ratio is ~ -z
+    X = np.array([[-40.0], [40.0]])
+    y = np.array([1.0, 0.0])
+    loss, g, gb = fastlogreg.probit_loss_grad(X, y, np.array([1.0]), 0.0, backend="numba")
+    expected_loss = -2 * special.log_ndtr(-40.0) / 2
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-13)
+    assert np.isfinite(g).all() and np.isfinite(gb)
+    # d/dz of -log Phi(z) at z = -40 is -phi/Phi ~ z + 1/z... ~ -40.02; both rows add up
+    mills = np.exp(-0.5 * 40.0**2 - 0.5 * np.log(2 * np.pi) - special.log_ndtr(-40.0))
+    assert float(g[0]) == pytest.approx((-mills * -40.0 + mills * 40.0) / 2, rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_probit_fit_matches_statsmodels(backend, solver):
+    sm = pytest.importorskip("statsmodels.api")
+    X, y, _ = _probit_data(n=2000, d=3, seed=SEED + 1)
+    ref = sm.Probit(y, sm.add_constant(X)).fit(method="newton", tol=1e-12, maxiter=100, disp=0).params
+    tol = 1e-10 if solver == "lbfgs" else 1e-7
+    model = LogisticRegression(C=np.inf, link="probit", solver=solver, tol=tol, max_iter=3000,
+                               random_state=0, backend=backend).fit(X, y)
+    got = np.concatenate([model.intercept_, model.coef_[0]])
+    rtol = 1e-6 if solver == "lbfgs" else 1e-4
+    np.testing.assert_allclose(got, ref, rtol=rtol, atol=rtol * 1e-2)
+    proba = model.predict_proba(X)[:, 1]
+    np.testing.assert_allclose(proba, special.ndtr(X @ model.coef_[0] + model.intercept_[0]), rtol=1e-13)
+    np.testing.assert_allclose(model.predict_log_proba(X)[:, 0],
+                               special.log_ndtr(-(X @ model.coef_[0] + model.intercept_[0])), rtol=1e-13)
