@@ -369,7 +369,7 @@ def _vector_pairs(dtype):
     rng = np.random.default_rng(77)
     pairs = []
     for d in (1, 2, 5, 33):
-        for scale in (1e-150, 1e-3, 1.0, 1e3, 1e150):
+        for scale in (1e-300, 1e-150, 1e-3, 1.0, 1e3, 1e150, 1e300):  # squares over/underflow at the ends
             for _ in range(4):
                 u = scale * rng.standard_normal(d) * np.exp(rng.uniform(-5, 5, d))
                 v = rng.standard_normal(d) * np.exp(rng.uniform(-5, 5, d))

@@ -84,9 +84,9 @@ def test_all_backends_at_once(problem):
         _assert_identical(result, serial[key], f"{key}, all backends at once")
 
 
-@pytest.mark.parametrize("n_threads", [1, 2])
+@pytest.mark.parametrize("n_threads", [1, 2, 8])  # 8: more chunks than cores
 def test_thread_count_matches_reference(fast_backend, problem, n_threads, restore_backend_state):
-    """1 or 2 kernel threads: the chunking changes the summation order, not the result
+    """1, 2 or 8 kernel threads: the chunking changes the summation order, not the result
     beyond the fused kernels' bound; and each setting is reproducible."""
     p = problem
     fl.set_num_threads(n_threads)

@@ -335,17 +335,19 @@ def test_logistic_single_sample_loss_vs_mpmath(backend):
     assert not failures, f"logistic_loss_grad[{backend}] loss:\n" + "\n".join(failures[:12])
 
 
-def _check_residuals(func, truth, tail_allowance, backend):
+def _check_residuals(func, truth, tail_allowance, backend, labels=(0.0, 1.0)):
+    """``truth(z, y)`` returns the exact residual and the sum of the magnitudes of its
+    terms (the two terms of a soft label may cancel; the error is relative to that sum)."""
     tiny = np.finfo(np.float64).tiny
     failures = []
-    for y in (0.0, 1.0):
+    for y in labels:
         for z in RESIDUAL_Z:
             _, got = _single_sample_residual(func, z, y, backend)
-            t = truth(mpmath.mpf(z), y)
+            t, magnitude = truth(mpmath.mpf(z), y)
             err = float(abs(mpmath.mpf(got) - t))
-            tol = (16 + tail_allowance(z, y)) * EPS64 * float(abs(t))
+            tol = (16 + tail_allowance(z, y)) * EPS64 * float(magnitude)
             if not (err <= tol or (abs(t) < tiny and err < tiny)):
-                failures.append(f"  y={y:.0f}, z={z:.6g}: got {got!r}, true {float(t)!r} "
+                failures.append(f"  y={y:g}, z={z:.6g}: got {got!r}, true {float(t)!r} "
                                 f"({err / max(float(abs(t)), tiny) / EPS64:.3g} eps relative)")
     assert not failures, f"{func.__name__}[{backend}] residual dl/dz:\n" + "\n".join(failures[:12])
 
@@ -354,29 +356,31 @@ def test_logistic_residual_vs_mpmath(backend):
     """dl/dz = s(z) - y for hard labels, to 16 eps relative over z in +-[1e-2, 1e10] (for
     y = 1 the kernels form -s(-z), exact where s(z) rounds to 1)."""
     def truth(z, y):  # s(z) - 1 = -s(-z): no cancellation in the oracle either
-        return -1 / (1 + mpmath.exp(z)) if y == 1.0 else 1 / (1 + mpmath.exp(-z))
+        t = -1 / (1 + mpmath.exp(z)) if y == 1.0 else 1 / (1 + mpmath.exp(-z))
+        return t, abs(t)
 
     _check_residuals(fl.logistic_loss_grad, truth, lambda z, y: 0.0, backend)
 
 
 def test_probit_residual_vs_mpmath(backend):
-    """dl/dz = -y phi(z)/Phi(z) + (1 - y) phi(z)/Phi(-z), hard labels, |z| up to 1e10.
+    """dl/dz = -y phi(z)/Phi(z) + (1 - y) phi(z)/Phi(-z), |z| up to 1e10, labels 0, 1, 0.3.
 
     On the wrong side (y = 0, z > 0) the residual is ~ z, well conditioned (condition
-    number ~ 1): 16 eps (4 for each of phi, Phi, the division, and margin). On the
-    right side it is ~ e^{-z^2/2}: the rounding of the exponent z^2/2 costs z^2 epsilons,
-    the same allowance as log_ndtr's. A kernel that forms exp(log phi - log Phi) with
-    log phi ~ -z^2/2 cancels catastrophically on the wrong side: at z = 1e9 it returns
-    1 instead of 1e9.
+    number ~ 1): 16 eps of the terms' magnitudes (4 for each of phi, Phi, the division,
+    and margin). On the right side of a hard label it is ~ e^{-z^2/2}: the rounding of
+    the exponent z^2/2 costs z^2 epsilons, the same allowance as log_ndtr's. A kernel that
+    forms exp(log phi - log Phi) with log phi ~ -z^2/2 cancels catastrophically on the
+    wrong side: at z = 1e9 it returns 1 instead of 1e9.
     """
     def truth(z, y):
         pdf = mpmath.npdf(z)
-        return -y * pdf / mpmath.ncdf(z) + (1 - y) * pdf / mpmath.ncdf(-z)
+        a, b = y * pdf / mpmath.ncdf(z), (1 - y) * pdf / mpmath.ncdf(-z)
+        return b - a, a + b
 
     def tail(z, y):
         return z * z if (y == 0.0 and z < 0) or (y == 1.0 and z > 0) else 0.0
 
-    _check_residuals(fl.probit_loss_grad, truth, tail, backend)
+    _check_residuals(fl.probit_loss_grad, truth, tail, backend, labels=(0.0, 1.0, 0.3))
 
 
 # ----------------------------------------------------------------------------- far-out parameters
