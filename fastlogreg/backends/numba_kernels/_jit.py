@@ -17,3 +17,6 @@ _COMMON = dict(cache=True, nogil=True, error_model="numpy")
 jit = numba.njit(**_COMMON)
 jit_parallel = numba.njit(parallel=True, **_COMMON)
 jit_fused = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, **_COMMON)
+# The per-block bodies of the fused kernels: serial (called from inside a prange over
+# chunks), the same reassociation as jit_fused so reductions and dot products vectorise.
+jit_block = numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)

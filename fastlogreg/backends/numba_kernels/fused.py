@@ -13,48 +13,485 @@ import numpy as np
 from numba import prange
 
 from . import scalar
-from ._jit import jit_fused
+from ._jit import jit, jit_block, jit_fused
+
+
+# Rows per block: the block of X (at most ~24 KiB) is read from memory once for the
+# scores and re-read from L1 for the gradient update.
+_BLOCK_BYTES = 24 * 1024
+
+
+@jit
+def block_rows(d, itemsize):
+    """Rows per block: about _BLOCK_BYTES of X, a multiple of 4, between 8 and 512."""
+    rows = _BLOCK_BYTES // max(1, d * itemsize)
+    return max(8, min(512, rows - rows % 4))
+
+
+@jit
+def padded(d):
+    """Length of a per-chunk accumulator row: d rounded up to a multiple of 8, plus 8.
+
+    Each chunk's accumulator starts on its own 64-byte line, so two threads never
+    write to the same cache line (no false sharing).
+    """
+    return (d + 7) // 8 * 8 + 8
+
+
+@jit_block
+def _scores4(X, i, w, b, z):
+    """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
+    x0 = X[i]
+    x1 = X[i + 1]
+    x2 = X[i + 2]
+    x3 = X[i + 3]
+    z0 = 0.0
+    z1 = 0.0
+    z2 = 0.0
+    z3 = 0.0
+    for j in range(w.shape[0]):
+        wj = w[j]
+        z0 += x0[j] * wj
+        z1 += x1[j] * wj
+        z2 += x2[j] * wj
+        z3 += x3[j] * wj
+    z[i] = z0 + b
+    z[i + 1] = z1 + b
+    z[i + 2] = z2 + b
+    z[i + 3] = z3 + b
+
+
+@jit_block
+def _update4(X, i, r, g):
+    """g += r[i:i+4] @ X[i:i+4]: four rows per load and store of g."""
+    x0 = X[i]
+    x1 = X[i + 1]
+    x2 = X[i + 2]
+    x3 = X[i + 3]
+    r0 = r[i]
+    r1 = r[i + 1]
+    r2 = r[i + 2]
+    r3 = r[i + 3]
+    for j in range(g.shape[0]):
+        g[j] = g[j] + r0 * x0[j] + r1 * x1[j] + r2 * x2[j] + r3 * x3[j]
+
+
+@jit_block
+def scores(X, w, b, z):
+    """z[:m] = X @ w + b for the m rows of the block X (four rows at a time)."""
+    m = X.shape[0]
+    m4 = m - m % 4
+    for i in range(0, m4, 4):
+        _scores4(X, i, w, b, z)
+    for i in range(m4, m):
+        xi = X[i]
+        acc = 0.0
+        for j in range(w.shape[0]):
+            acc += xi[j] * w[j]
+        z[i] = acc + b
+
+
+@jit_block
+def rank_update(X, r, g):
+    """g += r[:m] @ X for the m rows of the block X (four rows at a time)."""
+    m = X.shape[0]
+    m4 = m - m % 4
+    for i in range(0, m4, 4):
+        _update4(X, i, r, g)
+    for i in range(m4, m):
+        xi = X[i]
+        ri = r[i]
+        for j in range(g.shape[0]):
+            g[j] += ri * xi[j]
+
+
+@jit_block
+def _binary_pointwise(z, y, sw, weighted):
+    """Loss and residual of each row of a block, in a loop that vectorises.
+
+    The formulas of :func:`.scalar.binary_nll_residual` (one exp, one log1p per row),
+    written with selects instead of branches and the vectorisable exp / log1p.
+    z (m,) holds the scores on entry and the weighted residuals on exit; returns the
+    block's weighted loss sum and residual sum.
+    """
+    loss = 0.0
+    grad_b = 0.0
+    for i in range(z.shape[0]):
+        zi = z[i]
+        e = scalar.exp_nonpositive(-abs(zi))
+        log1p_e = scalar.log1p_nonnegative(e)
+        inv = 1.0 / (1.0 + e)
+        positive = zi >= 0.0
+        softplus_pos = zi + log1p_e if positive else log1p_e  # softplus(z)
+        softplus_neg = log1p_e if positive else log1p_e - zi  # softplus(-z)
+        s_pos = inv if positive else e * inv  # s(z)
+        s_neg = e * inv if positive else inv  # s(-z)
+        yi = y[i]
+        li = yi * softplus_neg + (1.0 - yi) * softplus_pos
+        ri = s_pos - yi
+        # Hard labels: one term vanishes exactly; y = 1 uses -s(-z), not s(z) - 1.
+        li = softplus_neg if yi == 1.0 else li
+        ri = -s_neg if yi == 1.0 else ri
+        li = softplus_pos if yi == 0.0 else li
+        li = zi if zi != zi else li  # NaN propagates
+        ri = zi if zi != zi else ri
+        if weighted:
+            li *= sw[i]
+            ri *= sw[i]
+        loss += li
+        grad_b += ri
+        z[i] = ri
+    return loss, grad_b
+
+
+@jit
+def prefetch_rows(X, lo, hi):
+    """Prefetch rows [lo, hi) of X (a hint; C-contiguous rows only, else nothing)."""
+    if hi <= lo or not X.flags.c_contiguous:
+        return
+    start = X[lo:hi].ctypes.data
+    stop = start + (hi - lo) * X.shape[1] * X.itemsize
+    for address in range(start - start % 64, stop, 64):
+        scalar.prefetch(address)
+
+
+@jit_block
+def _binary_chunk(X, y, sw, weighted, w, b, g, z):
+    """Partial sums of the rows of X (a chunk): loss and grad_b returned, g += gradient."""
+    n = X.shape[0]
+    rows = z.shape[0]
+    loss = 0.0
+    grad_b = 0.0
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        prefetch_rows(X, hi, min(n, hi + rows))
+        Xb = X[lo:hi]
+        zb = z[:hi - lo]
+        scores(Xb, w, b, zb)
+        l_b, gb_b = _binary_pointwise(zb, y[lo:hi], sw[lo:hi] if weighted else sw, weighted)
+        loss += l_b
+        grad_b += gb_b
+        rank_update(Xb, zb, g)
+    return loss, grad_b
 
 
 @jit_fused
 def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
-    chunk_grad = np.empty((n_threads, d))
+    rows = block_rows(d, X.itemsize)
+    chunk_grad = np.zeros((n_threads, padded(d)))
     chunk_loss = np.empty(n_threads)
     chunk_grad_b = np.empty(n_threads)
     for c in prange(n_threads):
-        g = np.zeros(d)
-        loss_c = 0.0
-        grad_b_c = 0.0
-        for i in range(n * c // n_threads, n * (c + 1) // n_threads):
-            z = 0.0
-            for j in range(d):
-                z += X[i, j] * w[j]
-            loss_i, r = scalar.binary_nll_residual(z + b, y[i])
-            if weighted:
-                loss_i *= sample_weight[i]
-                r *= sample_weight[i]
-            loss_c += loss_i
-            grad_b_c += r
-            for j in range(d):
-                g[j] += r * X[i, j]
-        chunk_grad[c] = g
+        lo = n * c // n_threads
+        hi = n * (c + 1) // n_threads
+        z = np.empty(rows)
+        loss_c, grad_b_c = _binary_chunk(
+            X[lo:hi], y[lo:hi], sample_weight[lo:hi] if weighted else sample_weight,
+            weighted, w, b, chunk_grad[c, :d], z,
+        )
         chunk_loss[c] = loss_c
         chunk_grad_b[c] = grad_b_c
-    return _reduce_binary(chunk_grad, chunk_loss, chunk_grad_b, grad_w)
+    return _reduce_binary(chunk_grad[:, :d], chunk_loss, chunk_grad_b, grad_w)
 
 
-@jit_fused
+@jit
 def _reduce_binary(chunk_grad, chunk_loss, chunk_grad_b, grad_w):
+    """Add the chunk partials in chunk order (deterministic)."""
     grad_w[:] = 0.0
     loss = 0.0
     grad_b = 0.0
     for c in range(chunk_grad.shape[0]):
-        grad_w += chunk_grad[c]
+        for j in range(grad_w.shape[0]):
+            grad_w[j] += chunk_grad[c, j]
         loss += chunk_loss[c]
         grad_b += chunk_grad_b[c]
     return loss, grad_b
+
+
+# ----------------------------------------------------------------------------- multinomial
+@jit_block
+def _class_scores4x4(X, i, W, k, Zt):
+    """Zt[k:k+4, i:i+4] = W[k:k+4] @ X[i:i+4].T: 16 dot products sharing every load."""
+    x0 = X[i]
+    x1 = X[i + 1]
+    x2 = X[i + 2]
+    x3 = X[i + 3]
+    w0 = W[k]
+    w1 = W[k + 1]
+    w2 = W[k + 2]
+    w3 = W[k + 3]
+    a00 = 0.0
+    a01 = 0.0
+    a02 = 0.0
+    a03 = 0.0
+    a10 = 0.0
+    a11 = 0.0
+    a12 = 0.0
+    a13 = 0.0
+    a20 = 0.0
+    a21 = 0.0
+    a22 = 0.0
+    a23 = 0.0
+    a30 = 0.0
+    a31 = 0.0
+    a32 = 0.0
+    a33 = 0.0
+    for j in range(W.shape[1]):
+        v0 = x0[j]
+        v1 = x1[j]
+        v2 = x2[j]
+        v3 = x3[j]
+        c = w0[j]
+        a00 += v0 * c
+        a01 += v1 * c
+        a02 += v2 * c
+        a03 += v3 * c
+        c = w1[j]
+        a10 += v0 * c
+        a11 += v1 * c
+        a12 += v2 * c
+        a13 += v3 * c
+        c = w2[j]
+        a20 += v0 * c
+        a21 += v1 * c
+        a22 += v2 * c
+        a23 += v3 * c
+        c = w3[j]
+        a30 += v0 * c
+        a31 += v1 * c
+        a32 += v2 * c
+        a33 += v3 * c
+    Zt[k, i] = a00
+    Zt[k, i + 1] = a01
+    Zt[k, i + 2] = a02
+    Zt[k, i + 3] = a03
+    Zt[k + 1, i] = a10
+    Zt[k + 1, i + 1] = a11
+    Zt[k + 1, i + 2] = a12
+    Zt[k + 1, i + 3] = a13
+    Zt[k + 2, i] = a20
+    Zt[k + 2, i + 1] = a21
+    Zt[k + 2, i + 2] = a22
+    Zt[k + 2, i + 3] = a23
+    Zt[k + 3, i] = a30
+    Zt[k + 3, i + 1] = a31
+    Zt[k + 3, i + 2] = a32
+    Zt[k + 3, i + 3] = a33
+
+
+@jit_block
+def _class_scores4x1(X, i, w, k, Zt):
+    """Zt[k, i:i+4] = X[i:i+4] @ w."""
+    x0 = X[i]
+    x1 = X[i + 1]
+    x2 = X[i + 2]
+    x3 = X[i + 3]
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    for j in range(w.shape[0]):
+        c = w[j]
+        a0 += x0[j] * c
+        a1 += x1[j] * c
+        a2 += x2[j] * c
+        a3 += x3[j] * c
+    Zt[k, i] = a0
+    Zt[k, i + 1] = a1
+    Zt[k, i + 2] = a2
+    Zt[k, i + 3] = a3
+
+
+@jit_block
+def class_scores(X, W, b, Zt):
+    """Zt[:, :m] = W @ X.T + b[:, None] for the m rows of the block X (class-major).
+
+    Register blocks of 4 rows x 4 classes, then 4 rows x 1 class, then single rows.
+    """
+    m = X.shape[0]
+    C = W.shape[0]
+    m4 = m - m % 4
+    C4 = C - C % 4
+    for i in range(0, m4, 4):
+        for k in range(0, C4, 4):
+            _class_scores4x4(X, i, W, k, Zt)
+        for k in range(C4, C):
+            _class_scores4x1(X, i, W[k], k, Zt)
+    for i in range(m4, m):
+        xi = X[i]
+        for k in range(C):
+            wk = W[k]
+            acc = 0.0
+            for j in range(wk.shape[0]):
+                acc += xi[j] * wk[j]
+            Zt[k, i] = acc
+    for k in range(C):
+        bk = b[k]
+        for i in range(m):
+            Zt[k, i] += bk
+
+
+@jit_block
+def _class_update4x4(X, i, Rt, k, G):
+    """G[k:k+4] += Rt[k:k+4, i:i+4] @ X[i:i+4]."""
+    x0 = X[i]
+    x1 = X[i + 1]
+    x2 = X[i + 2]
+    x3 = X[i + 3]
+    g0 = G[k]
+    g1 = G[k + 1]
+    g2 = G[k + 2]
+    g3 = G[k + 3]
+    r00 = Rt[k, i]
+    r01 = Rt[k, i + 1]
+    r02 = Rt[k, i + 2]
+    r03 = Rt[k, i + 3]
+    r10 = Rt[k + 1, i]
+    r11 = Rt[k + 1, i + 1]
+    r12 = Rt[k + 1, i + 2]
+    r13 = Rt[k + 1, i + 3]
+    r20 = Rt[k + 2, i]
+    r21 = Rt[k + 2, i + 1]
+    r22 = Rt[k + 2, i + 2]
+    r23 = Rt[k + 2, i + 3]
+    r30 = Rt[k + 3, i]
+    r31 = Rt[k + 3, i + 1]
+    r32 = Rt[k + 3, i + 2]
+    r33 = Rt[k + 3, i + 3]
+    for j in range(g0.shape[0]):
+        v0 = x0[j]
+        v1 = x1[j]
+        v2 = x2[j]
+        v3 = x3[j]
+        g0[j] = g0[j] + r00 * v0 + r01 * v1 + r02 * v2 + r03 * v3
+        g1[j] = g1[j] + r10 * v0 + r11 * v1 + r12 * v2 + r13 * v3
+        g2[j] = g2[j] + r20 * v0 + r21 * v1 + r22 * v2 + r23 * v3
+        g3[j] = g3[j] + r30 * v0 + r31 * v1 + r32 * v2 + r33 * v3
+
+
+@jit_block
+def class_update(X, Rt, G, gb):
+    """G += Rt[:, :m] @ X and gb += Rt[:, :m].sum(1) for the m rows of the block X."""
+    m = X.shape[0]
+    C = G.shape[0]
+    m4 = m - m % 4
+    C4 = C - C % 4
+    for i in range(0, m4, 4):
+        for k in range(0, C4, 4):
+            _class_update4x4(X, i, Rt, k, G)
+        for k in range(C4, C):
+            _update4(X, i, Rt[k], G[k])
+    for i in range(m4, m):
+        xi = X[i]
+        for k in range(C):
+            gk = G[k]
+            r = Rt[k, i]
+            for j in range(gk.shape[0]):
+                gk[j] += r * xi[j]
+    for k in range(C):
+        acc = 0.0
+        for i in range(m):
+            acc += Rt[k, i]
+        gb[k] += acc
+
+
+@jit_block
+def shifted_exp(Zt, m, s, argmax, Et):
+    """Per row (column of Zt): max, first argmax, Zt := z - max (the infinite-max rule of
+    :func:`.scalar.shift`), Et := exp(z - max), s := sum of Et over the non-argmax
+    classes. Vectorised over the rows of the block."""
+    C, n = Zt.shape[0], m.shape[0]
+    for i in range(n):
+        m[i] = Zt[0, i]
+        argmax[i] = 0
+        s[i] = 0.0
+    for k in range(1, C):
+        zk = Zt[k]
+        for i in range(n):
+            bigger = zk[i] > m[i]
+            m[i] = zk[i] if bigger else m[i]
+            argmax[i] = k if bigger else argmax[i]
+    for k in range(C):
+        zk = Zt[k]
+        ek = Et[k]
+        for i in range(n):
+            mi = m[i]
+            v = zk[i]
+            dv = v - mi
+            dv = (0.0 if v == mi else (-math.inf if v == v else v)) if (mi == math.inf or mi == -math.inf) else dv
+            e = scalar.exp_nonpositive(dv)
+            zk[i] = dv
+            ek[i] = e
+            s[i] += 0.0 if argmax[i] == k else e
+
+
+@jit_block
+def _softmax_pointwise(Dt, Et, m, s, argmax, labels, Y, sw, weighted, use_labels, lse, inv):
+    """Loss and residuals of a block (vectorised over rows). Dt holds z - max, Et exp of
+    it, s the non-argmax sum; on exit Et holds the weighted residuals. Returns the
+    weighted loss sum. ``m`` is reused as scratch."""
+    C = Dt.shape[0]
+    n = s.shape[0]
+    loss = 0.0
+    for i in range(n):
+        lse[i] = scalar.log1p_nonnegative(s[i])
+        inv[i] = 1.0 / (1.0 + s[i])
+    if use_labels:
+        dl = m
+        for i in range(n):
+            dl[i] = 0.0
+        for k in range(C):
+            dk = Dt[k]
+            for i in range(n):
+                dl[i] += dk[i] if labels[i] == k else 0.0
+        for i in range(n):
+            wi = sw[i] if weighted else 1.0
+            loss += wi * (lse[i] - dl[i])
+        for k in range(C):
+            ek = Et[k]
+            for i in range(n):
+                wi = sw[i] if weighted else 1.0
+                wv = wi * inv[i]
+                r = ek[i] * wv
+                # p_y - 1 = -s / (1 + s) when y is the argmax: no cancellation.
+                r_label = -(s[i] * wv) if argmax[i] == k else r - wi
+                ek[i] = r_label if labels[i] == k else r
+    else:
+        for i in range(n):
+            wi = sw[i] if weighted else 1.0
+            loss_i = 0.0
+            for k in range(C):
+                yk = Y[i, k]
+                loss_i += yk * (lse[i] - Dt[k, i]) if yk > 0.0 else 0.0
+                Et[k, i] = wi * (Et[k, i] * inv[i] - yk)
+            loss += wi * loss_i
+    return loss
+
+
+@jit_block
+def _softmax_chunk(X, labels, Y, W, b, sw, weighted, use_labels, G, gb, Zt, Et, m, s, argmax, lse, inv):
+    n = X.shape[0]
+    rows = m.shape[0]
+    loss = 0.0
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        prefetch_rows(X, hi, min(n, hi + rows))
+        nb = hi - lo
+        Xb = X[lo:hi]
+        Zb = Zt[:, :nb]
+        Eb = Et[:, :nb]
+        class_scores(Xb, W, b, Zb)
+        shifted_exp(Zb, m[:nb], s[:nb], argmax[:nb], Eb)
+        loss += _softmax_pointwise(
+            Zb, Eb, m[:nb], s[:nb], argmax[:nb],
+            labels[lo:hi] if use_labels else labels,
+            Y if use_labels else Y[lo:hi],
+            sw[lo:hi] if weighted else sw, weighted, use_labels, lse[:nb], inv[:nb],
+        )
+        class_update(Xb, Eb, G, gb)
+    return loss
 
 
 @jit_fused
@@ -63,63 +500,34 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
     use_labels = labels.shape[0] > 0
-    chunk_grad_W = np.empty((n_threads, C, d))
-    chunk_grad_b = np.empty((n_threads, C))
+    rows = block_rows(d, X.itemsize)
+    dp = padded(d)
+    chunk_grad_W = np.zeros((n_threads, C, dp))
+    chunk_grad_b = np.zeros((n_threads, padded(C)))
     chunk_loss = np.empty(n_threads)
     for c in prange(n_threads):
-        gW = np.zeros((C, d))
-        gb = np.zeros(C)
-        z = np.empty(C)
-        e = np.empty(C)
-        loss_c = 0.0
-        for i in range(n * c // n_threads, n * (c + 1) // n_threads):
-            for k in range(C):
-                acc = 0.0
-                for j in range(d):
-                    acc += X[i, j] * W[k, j]
-                z[k] = acc + b[k]
-            m = z[0]
-            argmax = 0
-            for k in range(1, C):
-                if z[k] > m:
-                    m = z[k]
-                    argmax = k
-            s = 0.0
-            for k in range(C):
-                z[k] = scalar.shift(z[k], m)  # z now holds z_k - m
-                e[k] = math.exp(z[k])
-                if k != argmax:
-                    s += e[k]
-            log1p_s = math.log1p(s)
-            inv = 1.0 / (1.0 + s)
-            sw = sample_weight[i] if weighted else 1.0
-            if use_labels:
-                label = labels[i]
-                loss_c += sw * (log1p_s - z[label])
-                for k in range(C):
-                    e[k] *= sw * inv
-                # p_y - 1 = -s / (1 + s) when y is the argmax: no cancellation.
-                e[label] = -sw * s * inv if label == argmax else e[label] - sw
-            else:
-                loss_i = 0.0
-                for k in range(C):
-                    if Y[i, k] > 0.0:
-                        loss_i += Y[i, k] * (log1p_s - z[k])
-                    e[k] = sw * (e[k] * inv - Y[i, k])
-                loss_c += sw * loss_i
-            for k in range(C):  # e now holds the residual row r_ik
-                r = e[k]
-                gb[k] += r
-                for j in range(d):
-                    gW[k, j] += r * X[i, j]
-        chunk_grad_W[c] = gW
-        chunk_grad_b[c] = gb
-        chunk_loss[c] = loss_c
+        lo = n * c // n_threads
+        hi = n * (c + 1) // n_threads
+        Zt = np.empty((C, rows))
+        Et = np.empty((C, rows))
+        m = np.empty(rows)
+        s = np.empty(rows)
+        argmax = np.empty(rows, dtype=np.int64)
+        lse = np.empty(rows)
+        inv = np.empty(rows)
+        chunk_loss[c] = _softmax_chunk(
+            X[lo:hi], labels[lo:hi] if use_labels else labels,
+            Y if use_labels else Y[lo:hi], W, b,
+            sample_weight[lo:hi] if weighted else sample_weight, weighted, use_labels,
+            chunk_grad_W[c, :, :d], chunk_grad_b[c, :C], Zt, Et, m, s, argmax, lse, inv,
+        )
     grad_W[:] = 0.0
     grad_b[:] = 0.0
     loss = 0.0
     for c in range(n_threads):
-        grad_W += chunk_grad_W[c]
-        grad_b += chunk_grad_b[c]
+        for k in range(C):
+            for j in range(d):
+                grad_W[k, j] += chunk_grad_W[c, k, j]
+            grad_b[k] += chunk_grad_b[c, k]
         loss += chunk_loss[c]
     return loss
