@@ -54,6 +54,7 @@ def _floats(dtype, bound=None, nan=False):
 
 # ----------------------------------------------------------------------------- elementwise
 @pytest.mark.filterwarnings("ignore:overflow encountered in multiply:RuntimeWarning")  # scale * x -> inf
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # float32 log_ndtr -> -inf
 @given(data=st.data(), dtype=DTYPE)
 def test_elementwise_equal(fast_backend, data, dtype):
     shape = data.draw(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=25), label="shape")
@@ -216,10 +217,10 @@ def test_logistic_fused_equal(fast_backend, problem):
     _check_binary_fused(fast_backend, problem, probit=False)
 
 
-@given(problem=binary_problems(max_scale=30.0))
+@given(problem=binary_problems(max_scale=1e3))
 def test_probit_fused_equal(fast_backend, problem):
-    """Probit logits stay within a few hundred: beyond, the probit residual phi / Phi loses
-    precision in every backend, the reference included (test_gradients pins it)."""
+    """Probit logits up to ~1e4 (beyond, z^2 / 2 heads for overflow; test_gradients pins
+    the residual up to |z| = 1e10 against mpmath)."""
     _check_binary_fused(fast_backend, problem, probit=True)
 
 
