@@ -149,6 +149,10 @@ def test_dimensions(backend, rng, dtype):
         assert np.ndim(scalar) == 0 and np.asarray(scalar).dtype == dtype, (name, type(scalar))
         assert scalar == f(A, backend=backend)[0, 0]
         assert np.asarray(f(float(A[0, 0]), backend=backend)).dtype == np.float64
+    A3F = np.asfortranarray(A3)
+    for name in ("sigmoid", "softmax", "log_softmax", "logsumexp"):
+        f = getattr(fl, name)
+        np.testing.assert_array_equal(f(A3F, backend=backend), f(A3, backend=backend), err_msg=f"{name} 3-D F")
     for name in ("softmax", "log_softmax"):
         f = getattr(fl, name)
         np.testing.assert_array_equal(f(A3, backend=backend), f(A, backend=backend).reshape(A3.shape))
