@@ -491,3 +491,18 @@ def test_cross_entropy_infinite_logits(backend, dtype):
     np.testing.assert_array_equal(got, expected[:5])
     assert fl.cross_entropy(np.array([[-INF, 0.0]], dtype), [[0.0, 1.0]], reduction="sum",
                             backend=backend) == 0.0
+
+
+def test_inner_cosine_special_cases(backend):
+    """Zero rows have cosine 0 (not NaN); huge and tiny rows do not over/underflow; a single
+    row, 1-D or (1, d), broadcasts against every row."""
+    U = np.array([[0.0, 0.0], [1e300, 1e300], [1e-300, -1e-300], [3.0, 4.0]])
+    V = np.array([[1.0, 2.0], [1e300, 1e300], [-1e-300, 1e-300], [0.0, 0.0]])
+    cos = fl.cosine_similarity(U, V, backend=backend)
+    expected = np.array([0.0, 1.0, -1.0, 0.0])
+    assert np.all(np.abs(cos - expected) <= ULPS * EPS64), cos
+    v = np.array([1.0, -2.0])
+    one = fl.inner(U[1:], v, backend=backend)
+    np.testing.assert_array_equal(fl.inner(U[1:], v[None, :], backend=backend), one)
+    np.testing.assert_array_equal(fl.inner(v, U[1:], backend=backend), one)
+    assert one[2] == -5.0 and one[1] == 3e-300
