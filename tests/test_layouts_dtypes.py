@@ -367,3 +367,26 @@ def test_empty_inputs(backend):
     for func in (fl.inner, fl.cosine_similarity):
         assert func(np.zeros((0, 3)), np.zeros((0, 3)), backend=backend).shape == (0,)
         assert func(np.zeros((0, 3)), np.ones(3), backend=backend).shape == (0,), func.__name__
+
+
+def test_field_views_and_unaligned_data(backend, rng):
+    """A field of a structured array (a stride that is not a multiple of the item size)
+    and misaligned data (a float64 view at an odd byte offset) are memory layouts too."""
+    A = rng.standard_normal((6, 4))
+    records = np.zeros(A.shape, dtype=[("a", "f8"), ("b", "f4")])
+    records["a"] = A
+    field = records["a"]
+    assert field.strides[1] % field.itemsize != 0
+    raw = np.zeros(A.size * 8 + 1, dtype=np.uint8)
+    unaligned = raw[1:].view(np.float64).reshape(A.shape)
+    unaligned[...] = A
+    assert not unaligned.flags.aligned
+    y = (A[:, 0] > 0).astype(np.float64)
+    w = rng.standard_normal(A.shape[1])
+    expected = fl.logistic_loss_grad(A, y, w, backend=backend)
+    scales = binary_error_scales(A, y, w, 0.0, None)
+    for what, X in (("field", field), ("unaligned", unaligned)):
+        np.testing.assert_array_equal(fl.sigmoid(X, backend=backend), fl.sigmoid(A, backend=backend), err_msg=what)
+        np.testing.assert_array_equal(fl.softmax(X, backend=backend), fl.softmax(A, backend=backend), err_msg=what)
+        assert_fused_close(fl.logistic_loss_grad(X, y, w, backend=backend), expected, scales,
+                           RTOL[np.dtype(np.float64)], what)
