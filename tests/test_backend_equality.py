@@ -350,3 +350,43 @@ def test_fused_kernels_sum_over_row_blocks(fast_backend, rng):
     assert abs(loss - (l1 + l2_)) <= scale * loss
     assert abs(gb - (gb1 + gb2)) <= scale * np.sum(np.abs(sw))
     np.testing.assert_allclose(whole, parts[0] + parts[1], rtol=0, atol=scale * np.abs(X).sum())
+
+
+@pytest.mark.parametrize("n, d, C", [(1000, 1, 2), (4099, 7, 3), (2500, 33, 7), (257, 5, 11)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_fused_equal_on_larger_shapes(fast_backend, n, d, C, dtype):
+    """Shapes past the kernels' row blocks and unroll widths (d and C not multiples of 4,
+    n not a multiple of any block), with weights and l2, against the reference."""
+    rng = np.random.default_rng(n * 1000 + d * 10 + C)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    y = rng.integers(0, 2, n).astype(np.float64)
+    labels = rng.integers(0, C, n)
+    w = rng.standard_normal(d)
+    W = rng.standard_normal((C, d))
+    b = rng.standard_normal(C)
+    sw = rng.uniform(0.0, 2.0, n)
+    rtol = RTOL[np.dtype(dtype)]
+    for func in (fl.logistic_loss_grad, fl.probit_loss_grad):
+        got = func(X, y, w, 0.5, sample_weight=sw, l2=0.1, backend=fast_backend)
+        ref = func(X, y, w, 0.5, sample_weight=sw, l2=0.1, backend="numpy")
+        scales = binary_error_scales(X, y, w, 0.5, sw)
+        if func is fl.probit_loss_grad:
+            scales = tuple(s * (2 + (np.abs(X) @ np.abs(w) + 0.5).max()) for s in scales)
+        assert_fused_close(got, ref, scales, rtol, f"{func.__name__} {n}x{d}")
+    got = fl.softmax_loss_grad(X, labels, W, b, sample_weight=sw, l2=0.1, backend=fast_backend)
+    ref = fl.softmax_loss_grad(X, labels, W, b, sample_weight=sw, l2=0.1, backend="numpy")
+    assert_fused_close(got, ref, softmax_error_scales(X, np.eye(C)[labels], W, b, sw), rtol,
+                       f"softmax_loss_grad {n}x{d}x{C}")
+    v = rng.standard_normal(d)
+    got = fl.logistic_hessp(X, w, 0.5, v, 0.3, sample_weight=sw, backend=fast_backend)
+    ref = fl.logistic_hessp(X, w, 0.5, v, 0.3, sample_weight=sw, backend="numpy")
+    # h_i u_i x_i summed over rows: (n + d) epsilons of the magnitudes (h <= 1/4, weights <= 2).
+    Xd = np.abs(X.astype(np.float64))
+    mags = (n + d) * safe_norm(Xd.T @ (sw * (Xd @ np.abs(v) + 0.3))) / sw.sum()
+    _assert_pair_close(got, ref, mags, rtol, f"logistic_hessp {n}x{d}")
+    V = rng.standard_normal((C, d))
+    got = fl.softmax_hessp(X, W, b, V, None, sample_weight=sw, backend=fast_backend)
+    ref = fl.softmax_hessp(X, W, b, V, None, sample_weight=sw, backend="numpy")
+    U = Xd @ np.abs(V).T
+    mags = (n + d + C) * safe_norm((2 * sw[:, None] * U).T @ Xd) / sw.sum()
+    _assert_pair_close(got, ref, mags, rtol, f"softmax_hessp {n}x{d}x{C}")
