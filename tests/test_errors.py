@@ -225,7 +225,7 @@ def test_unknown_backend_lists_available(backend):
         fl.sigmoid(np.zeros(2), backend=3)
 
 
-def test_backend_env_junk_is_a_clear_error(tmp_path):
+def test_backend_env_junk_is_a_clear_error():
     """FASTLOGREG_BACKEND=junk: import still works (backends load lazily), the first call
     that needs the default raises a ValueError naming the variable and the choices."""
     code = (
