@@ -390,3 +390,30 @@ def test_field_views_and_unaligned_data(backend, rng):
         np.testing.assert_array_equal(fl.softmax(X, backend=backend), fl.softmax(A, backend=backend), err_msg=what)
         assert_fused_close(fl.logistic_loss_grad(X, y, w, backend=backend), expected, scales,
                            RTOL[np.dtype(np.float64)], what)
+
+
+def test_inputs_are_not_modified(backend, rng):
+    """No function writes into its inputs (read-only flags set, contents compared after)."""
+    X, y, w, b, sw = _binary_problem(rng, np.float64)
+    C = 3
+    labels = np.arange(X.shape[0]) % C
+    W, bC, V, v = rng.standard_normal((C, X.shape[1])), rng.standard_normal(C), rng.standard_normal((C, X.shape[1])), \
+        rng.standard_normal(X.shape[1])
+    Z = rng.standard_normal((X.shape[0], C)) * 30
+    arrays = dict(X=X, y=y, w=w, sw=sw, labels=labels, W=W, bC=bC, V=V, v=v, Z=Z)
+    saved = {k: a.copy() for k, a in arrays.items()}
+    for a in arrays.values():
+        a.flags.writeable = False
+    fl.logistic_loss_grad(X, y, w, b, sample_weight=sw, l2=0.1, backend=backend)
+    fl.probit_loss_grad(X, y, w, b, sample_weight=sw, l2=0.1, backend=backend)
+    fl.softmax_loss_grad(X, labels, W, bC, sample_weight=sw, l2=0.1, backend=backend)
+    fl.logistic_hessp(X, w, b, v, 0.5, sample_weight=sw, backend=backend)
+    fl.softmax_hessp(X, W, bC, V, bC, sample_weight=sw, backend=backend)
+    for name in ("sigmoid", "log_sigmoid", "log_ndtr", "softmax", "log_softmax", "logsumexp"):
+        getattr(fl, name)(Z, backend=backend)
+    fl.binary_cross_entropy(Z[:, 0], y, sample_weight=sw, backend=backend)
+    fl.cross_entropy(Z, labels, sample_weight=sw, backend=backend)
+    fl.inner(Z, Z, backend=backend)
+    fl.cosine_similarity(Z, Z[0], backend=backend)
+    for k, a in arrays.items():
+        np.testing.assert_array_equal(a, saved[k], err_msg=f"{k} was modified")
