@@ -72,7 +72,7 @@ def _update4(X, i, r, g):
     r1 = r[i + 1]
     r2 = r[i + 2]
     r3 = r[i + 3]
-    for j in range(g.shape[0]):
+    for j in range(x0.shape[0]):
         g[j] = g[j] + r0 * x0[j] + r1 * x1[j] + r2 * x2[j] + r3 * x3[j]
 
 
@@ -101,7 +101,7 @@ def rank_update(X, r, g):
     for i in range(m4, m):
         xi = X[i]
         ri = r[i]
-        for j in range(g.shape[0]):
+        for j in range(xi.shape[0]):
             g[j] += ri * xi[j]
 
 
@@ -189,7 +189,7 @@ def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
         z = np.empty(rows)
         loss_c, grad_b_c = _binary_chunk(
             X[lo:hi], y[lo:hi], sample_weight[lo:hi] if weighted else sample_weight,
-            weighted, w, b, chunk_grad[c, :d], z,
+            weighted, w, b, chunk_grad[c], z,
         )
         chunk_loss[c] = loss_c
         chunk_grad_b[c] = grad_b_c
@@ -360,7 +360,7 @@ def _class_update4x4(X, i, Rt, k, G):
     r31 = Rt[k + 3, i + 1]
     r32 = Rt[k + 3, i + 2]
     r33 = Rt[k + 3, i + 3]
-    for j in range(g0.shape[0]):
+    for j in range(x0.shape[0]):
         v0 = x0[j]
         v1 = x1[j]
         v2 = x2[j]
@@ -388,7 +388,7 @@ def class_update(X, Rt, G, gb):
         for k in range(C):
             gk = G[k]
             r = Rt[k, i]
-            for j in range(gk.shape[0]):
+            for j in range(xi.shape[0]):
                 gk[j] += r * xi[j]
     for k in range(C):
         acc = 0.0
@@ -398,11 +398,11 @@ def class_update(X, Rt, G, gb):
 
 
 @jit_block
-def shifted_exp(Zt, m, s, argmax, Et):
+def shifted_exp(Zt, n, m, s, argmax, Et):
     """Per row (column of Zt): max, first argmax, Zt := z - max (the infinite-max rule of
     :func:`.scalar.shift`), Et := exp(z - max), s := sum of Et over the non-argmax
     classes. Vectorised over the rows of the block."""
-    C, n = Zt.shape[0], m.shape[0]
+    C = Zt.shape[0]
     for i in range(n):
         m[i] = Zt[0, i]
         argmax[i] = 0
@@ -428,12 +428,11 @@ def shifted_exp(Zt, m, s, argmax, Et):
 
 
 @jit_block
-def _softmax_pointwise(Dt, Et, m, s, argmax, labels, Y, sw, weighted, use_labels, lse, inv):
+def _softmax_pointwise(Dt, Et, n, m, s, argmax, labels, Y, sw, weighted, use_labels, lse, inv):
     """Loss and residuals of a block (vectorised over rows). Dt holds z - max, Et exp of
     it, s the non-argmax sum; on exit Et holds the weighted residuals. Returns the
     weighted loss sum. ``m`` is reused as scratch."""
     C = Dt.shape[0]
-    n = s.shape[0]
     loss = 0.0
     for i in range(n):
         lse[i] = scalar.log1p_nonnegative(s[i])
@@ -472,6 +471,9 @@ def _softmax_pointwise(Dt, Et, m, s, argmax, labels, Y, sw, weighted, use_labels
 
 @jit_block
 def _softmax_chunk(X, labels, Y, W, b, sw, weighted, use_labels, G, gb, Zt, Et, m, s, argmax, lse, inv):
+    """Partial sums of the rows of X (a chunk), block by block: returns the weighted loss
+    sum, adds the gradient to G (C, >= d) and gb. The (C, rows) buffers are used whole
+    (C-contiguous, so the loops over a block's rows vectorise)."""
     n = X.shape[0]
     rows = m.shape[0]
     loss = 0.0
@@ -480,17 +482,15 @@ def _softmax_chunk(X, labels, Y, W, b, sw, weighted, use_labels, G, gb, Zt, Et, 
         prefetch_rows(X, hi, min(n, hi + rows))
         nb = hi - lo
         Xb = X[lo:hi]
-        Zb = Zt[:, :nb]
-        Eb = Et[:, :nb]
-        class_scores(Xb, W, b, Zb)
-        shifted_exp(Zb, m[:nb], s[:nb], argmax[:nb], Eb)
+        class_scores(Xb, W, b, Zt)
+        shifted_exp(Zt, nb, m, s, argmax, Et)
         loss += _softmax_pointwise(
-            Zb, Eb, m[:nb], s[:nb], argmax[:nb],
+            Zt, Et, nb, m, s, argmax,
             labels[lo:hi] if use_labels else labels,
             Y if use_labels else Y[lo:hi],
-            sw[lo:hi] if weighted else sw, weighted, use_labels, lse[:nb], inv[:nb],
+            sw[lo:hi] if weighted else sw, weighted, use_labels, lse, inv,
         )
-        class_update(Xb, Eb, G, gb)
+        class_update(Xb, Et, G, gb)
     return loss
 
 
@@ -519,7 +519,7 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
             X[lo:hi], labels[lo:hi] if use_labels else labels,
             Y if use_labels else Y[lo:hi], W, b,
             sample_weight[lo:hi] if weighted else sample_weight, weighted, use_labels,
-            chunk_grad_W[c, :, :d], chunk_grad_b[c, :C], Zt, Et, m, s, argmax, lse, inv,
+            chunk_grad_W[c], chunk_grad_b[c], Zt, Et, m, s, argmax, lse, inv,
         )
     grad_W[:] = 0.0
     grad_b[:] = 0.0
