@@ -146,8 +146,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     solver : {"auto", "lbfgs", "newton", "sgd"}, default="auto"
         "lbfgs": SciPy's L-BFGS-B. "newton": inexact Newton with conjugate gradients on
         fused Hessian-vector products (logit link only). "sgd": mini-batch SVRG with a
-        step size from the curvature bound (no tuning). "auto": "newton" for two classes
-        with the logit link, "lbfgs" otherwise (measured: bench/bench_fit.py).
+        step size from the curvature bound (no tuning). "auto": "lbfgs" (the fewest
+        passes over X in every measured shape), "newton" when ``tol < 1e-9`` (below
+        which L-BFGS-B stops on its relative-decrease test); "lbfgs" for probit.
     tol : float >= 0, default=1e-6
         Stop when the gradient's max-norm is at most ``tol``.
     max_iter : int >= 1, default=100
@@ -236,7 +237,6 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             _check_finite_y(np.asarray(y))  # before scikit-learn's check, which does not count
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
                              order=None, copy=False, y_numeric=False, multi_output=False)
-        _check_finite_X(X)
         y = np.asarray(y)
         _check_finite_y(y)
         _check_label_type(y)
@@ -346,12 +346,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
         solver = self.solver
         if solver == "auto":
-            solver = solvers.choose_solver(X.shape[0], X.shape[1], len(self.classes_))
+            solver = solvers.choose_solver(X.shape[0], X.shape[1], len(self.classes_), float(self.tol))
             if self.link == "probit":
                 solver = "lbfgs"
         start = time.perf_counter()
+        theta0 = self._initial_theta(obj, class_weight)
+        if np.any(theta0[: obj.n_coef]):  # warm start: scan X for NaN/inf up front
+            _check_finite_X(X)
+        else:
+            # At w = 0 every score is b + sum_j x_ij * 0, NaN exactly when a row holds a
+            # NaN or an inf (inf * 0 = NaN), so the solver's first fused pass doubles as
+            # the finiteness scan of X; only then are the non-finite values counted.
+            loss0, grad0 = obj.loss_grad(theta0)
+            if not (np.isfinite(loss0) and np.all(np.isfinite(grad0))):
+                _check_finite_X(X)
+            obj.prime(theta0, loss0, grad0)
         result = solvers.minimize(
-            obj, self._initial_theta(obj, class_weight), solver, tol=float(self.tol), max_iter=int(self.max_iter),
+            obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
             verbose=self.verbose, random_state=self.random_state,
         )
         self._store(obj, result, solver)

@@ -416,13 +416,24 @@ def test_load_rejects_other_files(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad input
-def test_nonfinite_X_is_counted():
-    X, y, _ = _random_binary(n=50, d=3)
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_nonfinite_X_is_counted(backend, n_classes):
+    X, _, _ = _random_binary(n=50, d=3)
+    y = np.arange(50) % n_classes
     X[0, 0] = np.nan
     X[1, 1] = np.nan
     X[2, 2] = np.inf
-    with pytest.raises(ValueError, match=r"X contains 3 non-finite value\(s\): 2 NaN and 1 infinity"):
-        LogisticRegression().fit(X, y)
+    for solver in ("lbfgs", "newton", "sgd"):
+        with pytest.raises(ValueError, match=r"X contains 3 non-finite value\(s\): 2 NaN and 1 infinity"):
+            LogisticRegression(solver=solver, backend=backend).fit(X, y)
+    for bad in (np.inf, -np.inf):  # a lone infinity, also with a warm start
+        X2 = np.nan_to_num(X, nan=0.0, posinf=0.0)
+        model = LogisticRegression(warm_start=True, backend=backend).fit(X2, y)
+        X2[5, 1] = bad
+        with pytest.raises(ValueError, match=r"1 non-finite value\(s\): 0 NaN and 1 infinity"):
+            model.fit(X2, y)
+        with pytest.raises(ValueError, match=r"1 non-finite"):
+            LogisticRegression(backend=backend).fit(X2, y)
     model = LogisticRegression(backend="numpy").fit(np.nan_to_num(X, posinf=0.0), y)
     with pytest.raises(ValueError, match="1 NaN and 1 infinity"):
         model.predict(X[1:3])
