@@ -1,51 +1,108 @@
 """Fused Hessian-vector products: one pass over X, partial sums per static chunk.
 
 Stateless: the scores at (w, b) are recomputed in the same pass that computes
-``X v``, so a Newton-CG step never stores an n-sized array.
+``X v``, so a Newton-CG step never stores an n-sized array. The row blocks, register
+blocked scores / updates and vectorised pointwise loops are those of :mod:`.fused`.
 """
-
-import math
 
 import numpy as np
 from numba import prange
 
 from . import scalar
-from ._jit import jit_fused
+from ._jit import jit_block, jit_fused
+from .fused import (
+    block_rows,
+    class_scores,
+    class_update,
+    padded,
+    prefetch_rows,
+    rank_update,
+    scores,
+    shifted_exp,
+)
+
+
+@jit_block
+def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
+    n = X.shape[0]
+    rows = z.shape[0]
+    hv_b = 0.0
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        prefetch_rows(X, hi, min(n, hi + rows))
+        Xb = X[lo:hi]
+        zb = z[:hi - lo]
+        ub = u[:hi - lo]
+        scores(Xb, w, b, zb)
+        scores(Xb, v, v_b, ub)
+        for i in range(hi - lo):
+            # s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): exact in the tails.
+            e = scalar.exp_nonpositive(-abs(zb[i]))
+            h = e / ((1.0 + e) * (1.0 + e))
+            if weighted:
+                h *= sw[lo + i]
+            hu = h * ub[i]
+            hv_b += hu
+            ub[i] = hu
+        rank_update(Xb, ub, hv)
+    return hv_b
 
 
 @jit_fused
 def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
-    chunk_hv = np.empty((n_threads, d))
+    rows = block_rows(d, X.itemsize)
+    chunk_hv = np.zeros((n_threads, padded(d)))
     chunk_hv_b = np.empty(n_threads)
     for c in prange(n_threads):
-        acc_hv = np.zeros(d)
-        acc_hv_b = 0.0
-        for i in range(n * c // n_threads, n * (c + 1) // n_threads):
-            z = 0.0
-            u = 0.0
-            for j in range(d):
-                z += X[i, j] * w[j]
-                u += X[i, j] * v[j]
-            z += b
-            # s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): exact in the tails.
-            ez = math.exp(-abs(z))
-            h = ez / ((1.0 + ez) * (1.0 + ez))
-            if weighted:
-                h *= sample_weight[i]
-            hu = h * (u + v_b)
-            acc_hv_b += hu
-            for j in range(d):
-                acc_hv[j] += hu * X[i, j]
-        chunk_hv[c] = acc_hv
-        chunk_hv_b[c] = acc_hv_b
+        lo = n * c // n_threads
+        hi = n * (c + 1) // n_threads
+        z = np.empty(rows)
+        u = np.empty(rows)
+        chunk_hv_b[c] = _logistic_hessp_chunk(
+            X[lo:hi], w, b, sample_weight[lo:hi] if weighted else sample_weight, weighted,
+            v, v_b, chunk_hv[c], z, u,
+        )
     hv[:] = 0.0
     hv_b = 0.0
     for c in range(n_threads):
-        hv += chunk_hv[c]
+        for j in range(d):
+            hv[j] += chunk_hv[c, j]
         hv_b += chunk_hv_b[c]
     return hv_b
+
+
+@jit_block
+def _softmax_hessp_chunk(X, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s, argmax, pu):
+    n = X.shape[0]
+    rows = m.shape[0]
+    C = W.shape[0]
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        prefetch_rows(X, hi, min(n, hi + rows))
+        nb = hi - lo
+        Xb = X[lo:hi]
+        class_scores(Xb, W, b, Zt)
+        class_scores(Xb, V, v_b, Ut)
+        shifted_exp(Zt, nb, m, s, argmax, Et)
+        for i in range(nb):
+            m[i] = 1.0 / (1.0 + s[i])  # m now holds 1 / (1 + s)
+            pu[i] = 0.0
+        for k in range(C):
+            ek = Et[k]
+            uk = Ut[k]
+            for i in range(nb):
+                p = ek[i] * m[i]
+                ek[i] = p
+                pu[i] += p * uk[i]
+        for k in range(C):
+            ek = Et[k]
+            uk = Ut[k]
+            for i in range(nb):
+                wi = sw[lo + i] if weighted else 1.0
+                ek[i] = wi * ek[i] * (uk[i] - pu[i])
+        class_update(Xb, Et, G, gb)
 
 
 @jit_fused
@@ -53,48 +110,27 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     n, d = X.shape
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
-    chunk_hv = np.empty((n_threads, C, d))
-    chunk_hv_b = np.empty((n_threads, C))
+    rows = block_rows(d, X.itemsize)
+    chunk_hv = np.zeros((n_threads, C, padded(d)))
+    chunk_hv_b = np.zeros((n_threads, padded(C)))
     for c in prange(n_threads):
-        acc_hv = np.zeros((C, d))
-        acc_hv_b = np.zeros(C)
-        p = np.empty(C)
-        u = np.empty(C)
-        for i in range(n * c // n_threads, n * (c + 1) // n_threads):
-            for k in range(C):
-                zk = 0.0
-                uk = 0.0
-                for j in range(d):
-                    zk += X[i, j] * W[k, j]
-                    uk += X[i, j] * V[k, j]
-                p[k] = zk + b[k]
-                u[k] = uk + v_b[k]
-            m = p[0]
-            argmax = 0
-            for k in range(1, C):
-                if p[k] > m:
-                    m = p[k]
-                    argmax = k
-            s = 0.0
-            for k in range(C):
-                p[k] = math.exp(scalar.shift(p[k], m))
-                if k != argmax:
-                    s += p[k]
-            inv = 1.0 / (1.0 + s)
-            pu = 0.0
-            for k in range(C):
-                p[k] *= inv
-                pu += p[k] * u[k]
-            sw = sample_weight[i] if weighted else 1.0
-            for k in range(C):
-                r = sw * p[k] * (u[k] - pu)
-                acc_hv_b[k] += r
-                for j in range(d):
-                    acc_hv[k, j] += r * X[i, j]
-        chunk_hv[c] = acc_hv
-        chunk_hv_b[c] = acc_hv_b
+        lo = n * c // n_threads
+        hi = n * (c + 1) // n_threads
+        Zt = np.empty((C, rows))
+        Et = np.empty((C, rows))
+        Ut = np.empty((C, rows))
+        m = np.empty(rows)
+        s = np.empty(rows)
+        argmax = np.empty(rows, dtype=np.int64)
+        pu = np.empty(rows)
+        _softmax_hessp_chunk(
+            X[lo:hi], W, b, sample_weight[lo:hi] if weighted else sample_weight, weighted,
+            V, v_b, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
+        )
     hv[:] = 0.0
     hv_b[:] = 0.0
     for c in range(n_threads):
-        hv += chunk_hv[c]
-        hv_b += chunk_hv_b[c]
+        for k in range(C):
+            for j in range(d):
+                hv[k, j] += chunk_hv[c, k, j]
+            hv_b[k] += chunk_hv_b[c, k]
