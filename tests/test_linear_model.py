@@ -480,3 +480,12 @@ def test_import_does_not_load_sklearn_or_numba():
             "assert 'numba' not in sys.modules, 'numba'; fastlogreg.LogisticRegression; "
             "assert 'sklearn' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import fastlogreg.linear_model as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
