@@ -38,6 +38,10 @@ def _parser():
                        help="only cases of this kernel (repeatable), e.g. softmax_loss_grad")
     bench.add_argument("--dtype", choices=("float32", "float64"), default=None,
                        help="only this data dtype")
+    bench.add_argument("--shape", action="append", default=None, metavar="NxD",
+                       help="only cases of this shape, e.g. 1000000x100 (repeatable)")
+    bench.add_argument("--classes", action="append", type=int, default=None, metavar="C",
+                       help="only multinomial cases with C classes (repeatable)")
     bench.add_argument("--no-compare", action="store_true",
                        help="skip the scipy / scikit-learn / PyTorch comparison columns")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
@@ -84,8 +88,13 @@ def _bench(args):
         cases = [c for c in cases if c.kernel in args.kernel]
     if args.dtype:
         cases = [c for c in cases if c.dtype == args.dtype]
+    if args.shape:
+        cases = [c for c in cases if "x".join(map(str, c.shape)) in args.shape]
+    if args.classes:
+        cases = [c for c in cases if c.n_classes in args.classes]
     if not cases:
-        print("fastlogreg bench: no case matches the --kernel / --dtype filters", file=sys.stderr)
+        print("fastlogreg bench: no case matches the --kernel / --dtype / --shape / --classes filters",
+              file=sys.stderr)
         return 2
 
     results = runner.run(
