@@ -83,7 +83,11 @@ class Case:
 
 # ----------------------------------------------------------------------------- grids
 def default_cases():
-    """The ~1 minute grid: the issue's headline shapes, both dtypes."""
+    """The ~1 minute grid (quiet 2-core machine): the issue's headline shapes.
+
+    The multinomial case runs in float64 only: its float32 reference alone takes
+    several seconds per call (``--full`` has it).
+    """
     cases = []
     for dtype in ("float64", "float32"):
         cases += [
@@ -91,8 +95,8 @@ def default_cases():
             Case("log_softmax", "rowwise", ROWWISE_SHAPE, dtype),
             Case("logistic_loss_grad", "fused", (1_000_000, 10), dtype),
             Case("logistic_loss_grad", "fused", (1_000_000, 100), dtype),
-            Case("softmax_loss_grad", "fused", (1_000_000, 100), dtype, 10),
         ]
+    cases.append(Case("softmax_loss_grad", "fused", (1_000_000, 100), "float64", 10))
     return cases
 
 
