@@ -150,24 +150,24 @@ def test_binary_cross_entropy_vs_mpmath(backend, label, signed, dtype):
 @pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 def test_log_ndtr_vs_mpmath(backend, dtype):
-    """log Phi(x): 4 eps, plus x^2 eps for x > 0.
+    """log Phi(x): 4 eps; the NumPy reference gets x^2 eps more for x > 0.
 
     In the right tail log Phi(x) = log1p(-Q(x)) ~ -Q(x), and Q(x) ~ e^{-x^2/2} / (x sqrt(2 pi))
     amplifies an error in its exponent: forming x^2/2 from the rounded x / sqrt(2) and
-    rounding it costs up to 2 * x^2/2 epsilons relative. That is the analogue of the
-    issue's |z_k - max z| allowance for softmax, and it is what the straightforward
-    erfc-based log_ndtr (SciPy's, the reference) does; it matters nowhere for the probit
-    loss log_ndtr serves (that loss is below 1e-20 once x^2 exceeds 92). The left tail,
-    where log Phi(x) ~ -x^2/2 is large, gets no allowance; beyond |x| ~ 1.9e19 it
-    overflows float32, and the result must then be -inf.
+    rounding it costs up to 2 * x^2/2 epsilons relative. That is what SciPy's erfc-based
+    log_ndtr (the reference's) does (~700 eps at x = 29), the analogue of the issue's
+    |z_k - max z| allowance for softmax; it matters nowhere for the probit loss (below
+    1e-20 once x^2 exceeds 92). The Numba and C kernels split x^2/2 exactly (Dekker
+    products) and are held to the plain 4 eps. Beyond |x| ~ 1.9e19 log Phi(x) overflows
+    float32, and the result must then be -inf.
     """
     x, hi, lo = elementwise_oracle("log_ndtr", np.dtype(dtype).name)
     got = fl.log_ndtr(x, backend=backend)
     assert got.dtype == dtype
     x64 = x.astype(np.float64)
-    allowance = np.where(x64 > 0, x64 * x64, 0.0) * np.finfo(dtype).eps * np.abs(hi)
-    assert_within(got, x, hi, lo, relative_tolerance(hi, dtype) + allowance, dtype,
-                  f"log_ndtr[{backend}]")
+    allowance = np.where(x64 > 0, x64 * x64, 0.0) if backend == "numpy" else np.zeros_like(x64)
+    tol = relative_tolerance(hi, dtype) + allowance * np.finfo(dtype).eps * np.abs(hi)
+    assert_within(got, x, hi, lo, tol, dtype, f"log_ndtr[{backend}]")
 
 
 def test_sigmoid_power_of_two_scale_is_exact(backend):
