@@ -335,6 +335,23 @@ def test_logistic_single_sample_loss_vs_mpmath(backend):
     assert not failures, f"logistic_loss_grad[{backend}] loss:\n" + "\n".join(failures[:12])
 
 
+def test_probit_single_sample_loss_vs_mpmath(backend):
+    """-log Phi(z) for y = 1 and -log Phi(-z) for y = 0: 4 eps relative, plus z^2 eps in
+    the tail for the NumPy reference (SciPy's log_ndtr, see test_accuracy.test_log_ndtr_vs_mpmath)."""
+    tiny = np.finfo(np.float64).tiny
+    failures = []
+    for y in (0.0, 1.0):
+        for z in RESIDUAL_Z:
+            got, _ = _single_sample_residual(fl.probit_loss_grad, z, y, backend)
+            u = mpmath.mpf(z) if y == 1.0 else -mpmath.mpf(z)  # loss = -log Phi(u)
+            t = -(mpmath.log1p(-mpmath.ncdf(-u)) if u > 0 else mpmath.log(mpmath.ncdf(u)))
+            allowance = float(u * u) if (backend == "numpy" and u > 0) else 0.0
+            err = float(abs(mpmath.mpf(got) - t))
+            if not (err <= (4 + allowance) * EPS64 * float(t) or (t < tiny and err < tiny)):
+                failures.append(f"  y={y:.0f}, z={z:.6g}: got {got!r}, true {float(t)!r}")
+    assert not failures, f"probit_loss_grad[{backend}] loss:\n" + "\n".join(failures[:12])
+
+
 def _check_residuals(func, truth, tail_allowance, backend, labels=(0.0, 1.0)):
     """``truth(z, y)`` returns the exact residual and the sum of the magnitudes of its
     terms (the two terms of a soft label may cancel; the error is relative to that sum)."""
