@@ -218,9 +218,10 @@ def test_concurrent_python_threads_match_serial():
 
 # --------------------------------------------------------------------------- install
 def _fresh_venv(tmp_path):
-    """A new venv that sees this interpreter's site-packages (numpy, cffi, setuptools...)
-    through a .pth file, so ``pip install --no-build-isolation --no-deps`` needs no network,
-    and a copy of the sources (the build must not touch the working tree)."""
+    """A new venv that sees this interpreter's site-packages (numpy, scipy, numba, cffi)
+    through a .pth file, so ``pip install --no-deps`` installs only fastlogreg itself, and
+    a copy of the sources (the build must not touch the working tree). The build runs
+    isolated, with the [build-system] requirements of pyproject.toml fetched by pip."""
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = venv / "bin" / "python"
@@ -244,7 +245,7 @@ def _pip_install(python, src, **env):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FASTLOGREG_")}
     environ.update(env)
     return subprocess.run(
-        [str(python), "-m", "pip", "install", "-v", "--no-build-isolation", "--no-deps", str(src)],
+        [str(python), "-m", "pip", "install", "-v", "--no-deps", str(src)],
         capture_output=True, text=True, env=environ, cwd=str(src),
     )
 
