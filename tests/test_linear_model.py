@@ -94,22 +94,36 @@ def _reference_objective(X, y, sample_weight, C, model):
     return float(problem.loss_grad(model.coef_, model.intercept_, l2=l2, backend="numpy")[0])
 
 
-@pytest.fixture(scope="module")
+_SKLEARN_FITS = {}
+
+
+class _LazyFits:
+    """scikit-learn's lbfgs and newton-cholesky solutions, computed once per data set
+    and process (a plain cache: pytest re-creates module fixtures between the
+    session-scoped backend parameters)."""
+
+    def __getitem__(self, name):
+        if name not in _SKLEARN_FITS:
+            X, y, sw, C = DATASETS[name]()
+            lbfgs = SkLogisticRegression(C=C, tol=1e-10, max_iter=10000).fit(X, y, sample_weight=sw)
+            exact = SkLogisticRegression(C=C, tol=1e-10, max_iter=10000, solver="newton-cholesky").fit(
+                X, y, sample_weight=sw)
+            _SKLEARN_FITS[name] = (X, y, sw, C, lbfgs, exact)
+        return _SKLEARN_FITS[name]
+
+
+@pytest.fixture
 def sklearn_fits():
-    """scikit-learn's lbfgs and newton-cholesky solutions, computed once per data set."""
-    fits = {}
-    for name, make in DATASETS.items():
-        X, y, sw, C = make()
-        lbfgs = SkLogisticRegression(C=C, tol=1e-10, max_iter=10000).fit(X, y, sample_weight=sw)
-        exact = SkLogisticRegression(C=C, tol=1e-10, max_iter=10000, solver="newton-cholesky").fit(
-            X, y, sample_weight=sw)
-        fits[name] = (X, y, sw, C, lbfgs, exact)
-    return fits
+    return _LazyFits()
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 def test_same_optimum_as_sklearn(sklearn_fits, dataset, solver, backend):
+    if backend == "numpy" and dataset == "digits":
+        # the reference backend is the oracle of the kernels; the estimator code path is
+        # the same for every backend and digits (the slowest fit) runs on the fast ones
+        pytest.skip("digits on the NumPy reference backend: covered by the fast backends")
     X, y, sw, C, sk_lbfgs, sk_exact = sklearn_fits[dataset]
     model = LogisticRegression(C=C, solver=solver, tol=1e-10, max_iter=10000, backend=backend)
     model.fit(X, y, sample_weight=sw)
