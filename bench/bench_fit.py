@@ -1,6 +1,7 @@
 """Fit-time and peak-memory benchmark of fastlogreg.LogisticRegression.
 
-Run:  python bench/bench_fit.py              (everything, ~10-20 minutes on 2 cores)
+Run:  python bench/bench_fit.py              (everything; ~30 minutes on a busy 2-core
+                                             machine, mostly scikit-learn's multinomial fits)
       python bench/bench_fit.py --reps 3 --no-memory
       python bench/bench_fit.py --only memory
 
@@ -10,7 +11,8 @@ fastlogreg (solvers "auto", "lbfgs", "newton"; tol=1e-8) on
 * binary, float64 X of 500,000 x 100;
 * multinomial, float64 X of 200,000 x 50, 10 classes;
 
-(and scikit-learn-intelex's ``LogisticRegression`` when ``sklearnex`` imports).
+(and scikit-learn-intelex's ``LogisticRegression`` when ``sklearnex`` imports: run the
+script with an interpreter where the bench extra scikit-learn-intelex is installed).
 All use C=1 and the same threads (Numba's and the BLAS pool: every core). Each
 repetition runs every method once, in a rotated order (interleaved), after an untimed
 warm-up fit on a slice (JIT compilation, page faults). A timing counts only if that

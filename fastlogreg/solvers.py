@@ -31,7 +31,6 @@ Each returns a :class:`SolverResult`.
 import math
 import sys
 import time
-import warnings
 from dataclasses import dataclass
 
 import numpy as np

@@ -7,7 +7,6 @@ gradient of 1e-10 the objective is within ~g^2/l2 ~ 1e-16 relative of the optimu
 1e-12 leaves room for float64 summation order); "sgd" stops at tol=1e-6.
 """
 
-import io
 import math
 
 import numpy as np
