@@ -34,9 +34,24 @@ def _result_dtype(X, *params):
     """dtype of the returned loss and gradient: NumPy's ``X @ w`` promotion rule."""
     dtypes = [X.dtype]
     for p in params:
+        if isinstance(p, (int, float)) and not isinstance(p, np.generic):
+            continue  # Python scalars are "weak" in NumPy's promotion (NEP 50)
         dt = np.asarray(p).dtype
         dtypes.append(dt if dt in (np.float32, np.float64) else np.float64)
     return np.result_type(*dtypes)
+
+
+# Below this many entries of X a pass takes microseconds: waking a second thread costs
+# more than it saves (and on a loaded machine can cost milliseconds).
+_PARALLEL_MIN_ENTRIES = 1 << 16
+
+
+def _threads_for(X):
+    """Thread count of a fused call on X: 1 for small X, else the configured count.
+
+    A function of X's size and the setting only, so results stay reproducible.
+    """
+    return 1 if X.size < _PARALLEL_MIN_ENTRIES else _backend.get_num_threads()
 
 
 def _penalty(l2, w):
@@ -87,7 +102,7 @@ class BinaryProblem:
         grad_w = np.empty(self.n_features)
         fused = kernel.logistic_loss_grad if self.link == "logit" else kernel.probit_loss_grad
         loss_sum, grad_b_sum = fused(
-            self.X, self.y, w_arr, b_val, self.sample_weight, grad_w, _backend.get_num_threads()
+            self.X, self.y, w_arr, b_val, self.sample_weight, grad_w, _threads_for(self.X)
         )
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, w_arr)
@@ -113,7 +128,7 @@ class BinaryProblem:
         v_b = float(as_float64(v_b, "v_b", shape=()))
         hv = np.empty(self.n_features)
         hv_b = _backend.resolve(backend).logistic_hessp(
-            self.X, w_arr, b_val, self.sample_weight, v_arr, v_b, hv, _backend.get_num_threads()
+            self.X, w_arr, b_val, self.sample_weight, v_arr, v_b, hv, _threads_for(self.X)
         )
         scale = 1.0 / self.weight_sum
         hv *= scale
@@ -162,7 +177,7 @@ class MultinomialProblem:
         grad_b = np.empty_like(b_arr)
         loss_sum = _backend.resolve(backend).softmax_loss_grad(
             self.X, self.labels, self.Y, W_arr, b_arr, self.sample_weight, grad_W, grad_b,
-            _backend.get_num_threads(),
+            _threads_for(self.X),
         )
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, W_arr)
@@ -187,7 +202,7 @@ class MultinomialProblem:
         hv_b = np.empty_like(vb_arr)
         _backend.resolve(backend).softmax_hessp(
             self.X, W_arr, b_arr, self.sample_weight, V_arr, vb_arr, hv, hv_b,
-            _backend.get_num_threads(),
+            _threads_for(self.X),
         )
         scale = 1.0 / self.weight_sum
         hv *= scale

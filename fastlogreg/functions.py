@@ -52,7 +52,7 @@ def _prepare_out(out, like, name="out", shape=None, dtype=None):
     return out
 
 
-def _apply(backend, name, x, out, *extra):
+def _apply(backend, name, x, out, *extra, elementwise=True):
     """Run elementwise or row-wise kernel ``name`` from ``x`` into ``out``.
 
     Both are viewed as 2-D. An ``out`` that cannot be viewed so without a copy, or
@@ -64,7 +64,8 @@ def _apply(backend, name, x, out, *extra):
     in_place = out.ctypes.data == x.ctypes.data and out.strides == x.strides
     if not is_view or (np.may_share_memory(x, out) and not in_place):
         out2 = np.empty(x2.shape, dtype=out.dtype)
-    if x2.flags.f_contiguous and not x2.flags.c_contiguous and out2.flags.f_contiguous:
+    fortran = x2.flags.f_contiguous and not x2.flags.c_contiguous and out2.flags.f_contiguous
+    if elementwise and fortran:
         x2, out2 = x2.T, out2.T  # the same map on C-ordered views: one specialisation
     _kernel_call(backend, name, x2, *extra, out2)
     if not np.may_share_memory(out2, out):
@@ -189,7 +190,7 @@ def softmax(Z, *, out=None, backend=None):
     """
     Z = _as_logits(Z)
     out = _prepare_out(out, Z)
-    return _apply(backend, "softmax", Z, out)
+    return _apply(backend, "softmax", Z, out, elementwise=False)
 
 
 def log_softmax(Z, *, out=None, backend=None):
@@ -203,7 +204,7 @@ def log_softmax(Z, *, out=None, backend=None):
     """
     Z = _as_logits(Z)
     out = _prepare_out(out, Z)
-    return _apply(backend, "log_softmax", Z, out)
+    return _apply(backend, "log_softmax", Z, out, elementwise=False)
 
 
 def _broadcast_rows(U, V):
@@ -214,7 +215,8 @@ def _broadcast_rows(U, V):
     if U.ndim == 2 and V.ndim == 2 and U.shape[0] != V.shape[0] and 1 not in (U.shape[0], V.shape[0]):
         raise ValueError(f"U and V must have the same number of rows (or one row), got {U.shape} and {V.shape}")
     dtype = np.result_type(U.dtype, V.dtype)
-    n = max(_as_2d(U).shape[0], _as_2d(V).shape[0])
+    rows_u, rows_v = _as_2d(U).shape[0], _as_2d(V).shape[0]
+    n = rows_u if rows_v == 1 else rows_v  # one row broadcasts, also against zero rows
     d = U.shape[-1]
     scalar = U.ndim == 1 and V.ndim == 1
     # Stride-0 views: a single vector against every row, without copying it n times.
@@ -310,11 +312,13 @@ def binary_cross_entropy(logits, y, *, sample_weight=None, reduction="mean", sig
     reduction = check_reduction(reduction)
     z = as_float_array(logits, "logits", ndim=1)
     y = check_binary_targets(y, z.shape[0], signed=signed)
-    sw, weight_sum = check_sample_weight(sample_weight, z.shape[0]) if z.shape[0] else (np.empty(0), 0.0)
-    out = np.empty(z.shape[0], dtype=z.dtype)
-    _kernel_call(backend, "binary_cross_entropy", z, y, out)
-    if reduction == "mean" and not z.shape[0]:
+    n = z.shape[0]
+    if reduction == "mean" and not n:
         raise ValueError("logits is empty; the mean of no samples is undefined")
+    sw, weight_sum = check_sample_weight(sample_weight, n) if n else (np.empty(0), 0.0)
+    out = np.empty(n, dtype=z.dtype)
+    if n:
+        _kernel_call(backend, "binary_cross_entropy", z, y, out)
     return _reduce(out, sw, weight_sum, reduction, z.dtype)
 
 
@@ -345,11 +349,12 @@ def cross_entropy(logits, y, *, sample_weight=None, reduction="mean", backend=No
     if C == 0:
         raise ValueError(f"logits must have at least one class column, got shape {Z.shape}")
     labels, Y = check_class_targets(y, n, C)
-    sw, weight_sum = check_sample_weight(sample_weight, n) if n else (np.empty(0), 0.0)
-    out = np.empty(n, dtype=Z.dtype)
-    _kernel_call(backend, "cross_entropy", Z, labels, Y, out)
     if reduction == "mean" and not n:
         raise ValueError("logits is empty; the mean of no samples is undefined")
+    sw, weight_sum = check_sample_weight(sample_weight, n) if n else (np.empty(0), 0.0)
+    out = np.empty(n, dtype=Z.dtype)
+    if n:  # with no rows, "no labels" would read as "probability rows" in the contract
+        _kernel_call(backend, "cross_entropy", Z, labels, Y, out)
     return _reduce(out, sw, weight_sum, reduction, Z.dtype)
 
 

@@ -168,7 +168,11 @@ def test_kernels_receive_the_thread_count(backend, restore_backend_state, monkey
     seen = []
     real = module.softmax_loss_grad
     monkeypatch.setattr(module, "softmax_loss_grad", lambda *args: seen.append(args[-1]) or real(*args))
+    rows = (1 << 16) // 2  # X.size at the threshold where fused calls go parallel
+    labels = np.arange(rows) % 2
     for n in (1, 3):
         fl.set_num_threads(n)
-        fl.softmax_loss_grad(np.ones((4, 2)), [0, 1, 0, 1], np.zeros((2, 2)), backend=backend)
-    assert seen == [1, 3]
+        fl.softmax_loss_grad(np.ones((rows, 2)), labels, np.zeros((2, 2)), backend=backend)
+    # Below the threshold one thread does the (microseconds of) work, whatever the setting.
+    fl.softmax_loss_grad(np.ones((4, 2)), [0, 1, 0, 1], np.zeros((2, 2)), backend=backend)
+    assert seen == [1, 3, 1]
