@@ -41,7 +41,11 @@ def log_sigmoid(x, out, n_threads):
 
 
 def log_ndtr(x, out, n_threads):
-    out[...] = special.log_ndtr(np.asarray(x, dtype=np.float64))
+    x = np.asarray(x, dtype=np.float64)
+    # For x > 0, log Phi(x) = log1p(-Phi(-x)) with Phi(-x) small and accurate; SciPy's
+    # log_ndtr loses relative precision there (1e-14 at x = 8, far worse near 38).
+    with np.errstate(invalid="ignore"):
+        out[...] = np.where(x > 0, np.log1p(-special.ndtr(-x)), special.log_ndtr(x))
 
 
 # ----------------------------------------------------------------------------- row-wise
@@ -85,7 +89,7 @@ def cosine_similarity(U, V, out, n_threads):
     # Scale each row by its largest magnitude first so the norms cannot overflow.
     su = np.abs(U).max(axis=1, initial=0.0)
     sv = np.abs(V).max(axis=1, initial=0.0)
-    nonzero = (su > 0) & (sv > 0)
+    nonzero = ~((su == 0) | (sv == 0))  # NaN rows go through, and give NaN
     Us = U[nonzero] / su[nonzero, None]
     Vs = V[nonzero] / sv[nonzero, None]
     cos = np.einsum("ij,ij->i", Us, Vs) / (np.linalg.norm(Us, axis=1) * np.linalg.norm(Vs, axis=1))
