@@ -60,6 +60,17 @@ def as_float64(a, name, *, shape=None):
     return np.asarray(arr, dtype=np.float64, order="C")
 
 
+def kernel_array(a, dtype):
+    """``a`` as a C-contiguous, writable array of ``dtype`` (copied only if it is not).
+
+    Used for the n-sized side arrays (targets, weights, labels): a copy costs little
+    next to X, and it keeps the compiled kernels to one specialisation per X layout
+    instead of one per combination of layouts and read-only flags.
+    """
+    arr = np.ascontiguousarray(a, dtype=dtype)
+    return arr if arr.flags.writeable else arr.copy()
+
+
 def as_scalar(x, name, *, finite=True):
     """A real Python/NumPy number as a Python float."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray)):
@@ -101,7 +112,7 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError(
             f"sample_weight has {sw.shape[0]} entries but there are {n_samples} samples"
         )
-    sw = np.ascontiguousarray(sw, dtype=np.float64)
+    sw = kernel_array(sw, np.float64)
     check_finite(sw, "sample_weight")
     negative = int(np.count_nonzero(sw < 0))
     if negative:
@@ -132,7 +143,7 @@ def check_binary_targets(y, n_samples, *, signed=False, name="y"):
             f"{name} must contain labels in {{0, 1}} or probabilities in [0, 1]; "
             f"found {np.count_nonzero(bad)} value(s) outside, e.g. {arr[bad][0].item()!r}"
         )
-    return arr
+    return kernel_array(arr, np.float64)
 
 
 def check_class_targets(y, n_samples, n_classes, *, name="y"):
@@ -163,13 +174,13 @@ def check_class_targets(y, n_samples, n_classes, *, name="y"):
                     f"{name} contains class index {offending.item()!r} outside [0, {n_classes}) "
                     f"(n_classes is {n_classes}, from the number of logits/coefficient rows)"
                 )
-        return np.ascontiguousarray(arr, dtype=np.int64), np.empty((0, 0))
+        return kernel_array(arr, np.int64), np.empty((0, 0))
     if arr.ndim == 2:
         if arr.shape != (n_samples, n_classes):
             raise ValueError(
                 f"{name} as probability rows must have shape {(n_samples, n_classes)}, got {arr.shape}"
             )
-        Y = np.ascontiguousarray(arr, dtype=np.float64)
+        Y = kernel_array(arr, np.float64)
         bad = ~((Y >= 0.0) & (Y <= 1.0))
         if np.any(bad):
             raise ValueError(

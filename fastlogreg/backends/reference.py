@@ -44,7 +44,7 @@ def log_ndtr(x, out, n_threads):
     x = np.asarray(x, dtype=np.float64)
     # For x > 0, log Phi(x) = log1p(-Phi(-x)) with Phi(-x) small and accurate; SciPy's
     # log_ndtr loses relative precision there (1e-14 at x = 8, far worse near 38).
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):  # np.where evaluates both sides
         out[...] = np.where(x > 0, np.log1p(-special.ndtr(-x)), special.log_ndtr(x))
 
 
