@@ -142,19 +142,24 @@ def _one_hot(labels, Y, rows, n_classes):
 
 
 # ----------------------------------------------------------------------------- fused
-def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+def _binary_loss_grad(pointwise_nll_and_residual, X, y, w, b, sample_weight, grad_w):
+    """Partial sums of a binary model: weighted loss, X.T @ r into grad_w, sum of r."""
     loss = 0.0
     grad_b = 0.0
     grad_w[:] = 0.0
     for rows in _row_blocks(X.shape[0]):
         Xb = np.asarray(X[rows], dtype=np.float64)
         sw = _weights(sample_weight, rows)
-        pointwise, residual = _binary_nll_and_residual(Xb @ w + b, y[rows])
+        pointwise, residual = pointwise_nll_and_residual(Xb @ w + b, y[rows])
         r = sw * residual
         loss += np.sum(sw * pointwise)
         grad_b += np.sum(r)
         grad_w += Xb.T @ r
     return loss, grad_b
+
+
+def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    return _binary_loss_grad(_binary_nll_and_residual, X, y, w, b, sample_weight, grad_w)
 
 
 def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threads):
@@ -193,18 +198,7 @@ def _probit_nll_and_residual(z, y):
 
 
 def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
-    loss = 0.0
-    grad_b = 0.0
-    grad_w[:] = 0.0
-    for rows in _row_blocks(X.shape[0]):
-        Xb = np.asarray(X[rows], dtype=np.float64)
-        sw = _weights(sample_weight, rows)
-        pointwise, residual = _probit_nll_and_residual(Xb @ w + b, y[rows])
-        r = sw * residual
-        loss += np.sum(sw * pointwise)
-        grad_b += np.sum(r)
-        grad_w += Xb.T @ r
-    return loss, grad_b
+    return _binary_loss_grad(_probit_nll_and_residual, X, y, w, b, sample_weight, grad_w)
 
 
 # ----------------------------------------------------------------------------- Hessian-vector
