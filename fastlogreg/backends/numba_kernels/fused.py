@@ -144,17 +144,6 @@ def _binary_pointwise(z, y, sw, weighted):
     return loss, grad_b
 
 
-@jit
-def prefetch_rows(X, lo, hi):
-    """Prefetch rows [lo, hi) of X (a hint; C-contiguous rows only, else nothing)."""
-    if hi <= lo or not X.flags.c_contiguous:
-        return
-    start = X[lo:hi].ctypes.data
-    stop = start + (hi - lo) * X.shape[1] * X.itemsize
-    for address in range(start - start % 64, stop, 64):
-        scalar.prefetch(address)
-
-
 @jit_block
 def _binary_chunk(X, y, sw, weighted, w, b, g, z):
     """Partial sums of the rows of X (a chunk): loss and grad_b returned, g += gradient."""
@@ -164,7 +153,6 @@ def _binary_chunk(X, y, sw, weighted, w, b, g, z):
     grad_b = 0.0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        prefetch_rows(X, hi, min(n, hi + rows))
         Xb = X[lo:hi]
         zb = z[:hi - lo]
         scores(Xb, w, b, zb)
@@ -479,7 +467,6 @@ def _softmax_chunk(X, labels, Y, W, b, sw, weighted, use_labels, G, gb, Zt, Et, 
     loss = 0.0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        prefetch_rows(X, hi, min(n, hi + rows))
         nb = hi - lo
         Xb = X[lo:hi]
         class_scores(Xb, W, b, Zt)

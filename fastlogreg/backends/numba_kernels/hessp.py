@@ -15,7 +15,6 @@ from .fused import (
     class_scores,
     class_update,
     padded,
-    prefetch_rows,
     rank_update,
     scores,
     shifted_exp,
@@ -29,7 +28,6 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
     hv_b = 0.0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        prefetch_rows(X, hi, min(n, hi + rows))
         Xb = X[lo:hi]
         zb = z[:hi - lo]
         ub = u[:hi - lo]
@@ -80,7 +78,6 @@ def _softmax_hessp_chunk(X, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s,
     C = W.shape[0]
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
-        prefetch_rows(X, hi, min(n, hi + rows))
         nb = hi - lo
         Xb = X[lo:hi]
         class_scores(Xb, W, b, Zt)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba.core import cgutils, types
+from numba.core import types
 from numba.extending import intrinsic
 
 from ._jit import jit
@@ -103,28 +103,6 @@ def _bits_float(typingctx, k):
 
     def codegen(context, builder, signature, args):
         return builder.bitcast(args[0], ir.DoubleType())
-
-    return sig, codegen
-
-
-@intrinsic
-def prefetch(typingctx, address):
-    """Ask the CPU to bring the cache line at ``address`` (an integer) into the caches.
-
-    ``llvm.prefetch`` (read, high locality): a hint with no effect on results. The fused
-    kernels issue it for the next block of rows while they compute on the current one,
-    so reading X from memory overlaps the arithmetic.
-    """
-    sig = types.void(types.uintp)
-
-    def codegen(context, builder, signature, args):
-        i8p = ir.IntType(8).as_pointer()
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, ir.IntType(32), ir.IntType(32), ir.IntType(32)])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        ptr = builder.inttoptr(args[0], i8p)
-        i32 = ir.IntType(32)
-        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
 
     return sig, codegen
 
