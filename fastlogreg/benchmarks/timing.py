@@ -11,7 +11,15 @@ import time
 import numpy as np
 
 
-def interleaved(candidates, repeat):
+#: Seconds to sleep before each timed call. OpenMP (libgomp, also inside PyTorch and the
+#: C backend) and OpenBLAS worker threads spin for a while after a parallel region;
+#: without a pause the candidate timed next shares the cores with the spinning threads
+#: of the previous one (measured: the Numba binary kernel 151 ms right after PyTorch /
+#: the C backend vs 74 ms alone).
+PAUSE = 0.05
+
+
+def interleaved(candidates, repeat, pause=PAUSE):
     """Time each callable ``repeat`` times, interleaved.
 
     Parameters
@@ -21,6 +29,8 @@ def interleaved(candidates, repeat):
         compilation, page faults, caches).
     repeat : int >= 1
         Timed calls per candidate.
+    pause : float
+        Seconds slept (untimed) before every timed call, see :data:`PAUSE`.
 
     Returns
     -------
@@ -35,6 +45,8 @@ def interleaved(candidates, repeat):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             fn = candidates[name]
+            if pause:
+                time.sleep(pause)
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
