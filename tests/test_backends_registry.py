@@ -2,8 +2,6 @@
 FASTLOGREG_BACKEND), reporting (backend_info) and the shared thread count."""
 
 import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
@@ -11,15 +9,11 @@ import pytest
 
 import fastlogreg as fl
 from fastlogreg import _backend
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from _interpreter import run_python
 
 
 def _run(code, **env):
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, **env), timeout=180)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout.strip()
+    return run_python(code, env=dict(os.environ, **env)).stdout.strip()
 
 
 def test_available_backends():

@@ -19,6 +19,7 @@ import pytest
 
 import fastlogreg
 from fastlogreg.backends import reference
+from _interpreter import run_python
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20261128
@@ -55,7 +56,7 @@ def test_missing_extension_reports_why():
         "assert 'c' not in fastlogreg.available_backends()\n"
         "print(fastlogreg.backend_info()['c'])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = run_python(code).stdout
     assert out.startswith("ImportError: C kernel not built"), out
 
 

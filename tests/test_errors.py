@@ -5,14 +5,13 @@ kernel runs. Never a crash, never silent garbage.
 
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import fastlogreg as fl
 from fastlogreg import _backend
+from _interpreter import run_python
 
 X = np.arange(15.0).reshape(5, 3) / 10
 Y01 = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
@@ -239,9 +238,7 @@ def test_backend_env_junk_is_a_clear_error():
         "print('explicit:', float(fastlogreg.sigmoid(0.0, backend='numpy')))\n"
     )
     env = dict(os.environ, FASTLOGREG_BACKEND="junk")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python(code, env=env)
     assert re.search(r"ValueError: FASTLOGREG_BACKEND.*'junk'.*available.*'numpy'", proc.stdout), proc.stdout
     assert "explicit: 0.5" in proc.stdout, proc.stdout
 

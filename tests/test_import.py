@@ -3,12 +3,10 @@ the first time one is asked for; and the public API of issue 2 is all there."""
 
 import json
 import os
-import subprocess
-import sys
 
 import fastlogreg
+from _interpreter import run_python
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: Import time allowed (best of 3 fresh interpreters). NumPy alone takes ~0.1 s and the
 #: package ~0.25 s on the development machine; importing Numba would add ~0.5 s and SciPy
 #: ~0.3 s. 1.5 s leaves room for a loaded, shared CI machine; the module check below is the
@@ -26,9 +24,7 @@ PUBLIC_API = [
 
 
 def _python(code, **env):
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                          env=dict(os.environ, **env), timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    proc = run_python(code, env=dict(os.environ, **env))
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -46,9 +42,7 @@ def test_import_does_not_load_backends_and_is_fast():
     env = {k: v for k, v in os.environ.items() if k != "FASTLOGREG_BACKEND"}
     runs = []
     for _ in range(3):
-        proc = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True,
-                              cwd=ROOT, env=env, timeout=120)
-        assert proc.returncode == 0, proc.stderr
+        proc = run_python(IMPORT_PROBE, env=env)
         runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     assert runs[0]["heavy"] == [], f"import fastlogreg imported {runs[0]['heavy']}"
     best = min(r["seconds"] for r in runs)

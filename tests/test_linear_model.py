@@ -17,8 +17,6 @@ Tolerances
 """
 
 import pickle
-import subprocess
-import sys
 import tracemalloc
 import warnings
 
@@ -36,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 import fastlogreg
 from fastlogreg import LogisticRegression, solvers
 from fastlogreg._problems import BinaryProblem, MultinomialProblem
+from _interpreter import run_python
 
 from conftest import SEED
 
@@ -493,7 +492,7 @@ def test_import_does_not_load_sklearn_or_numba():
     code = ("import sys, fastlogreg; assert 'sklearn' not in sys.modules, 'sklearn'; "
             "assert 'numba' not in sys.modules, 'numba'; fastlogreg.LogisticRegression; "
             "assert 'sklearn' in sys.modules")
-    subprocess.run([sys.executable, "-c", code], check=True)
+    run_python(code)
 
 
 def test_docstring_examples_run():
