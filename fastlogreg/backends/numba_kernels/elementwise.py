@@ -11,54 +11,59 @@ from numba import prange
 
 from . import scalar
 from ._jit import jit, jit_parallel
+from .probit import log_ndtr_scalar
+
+
+# Which function :func:`elementwise` applies (a run-time argument: one compiled walker).
+SIGMOID, LOG_SIGMOID, LOG_NDTR = 0, 1, 2
 
 
 @jit
-def _sigmoid_segment(x, scale, out):
-    for j in range(x.shape[0]):
-        z = scale * np.float64(x[j])
-        e = scalar.exp_nonpositive(-abs(z))
-        inv = 1.0 / (1.0 + e)
-        out[j] = inv if z >= 0.0 else e * inv  # NaN: e is NaN, so is e * inv
-
-
-@jit
-def _log_sigmoid_segment(x, out):
-    for j in range(x.shape[0]):
-        z = np.float64(x[j])
-        e = scalar.exp_nonpositive(-abs(z))
-        value = -(max(-z, 0.0) + scalar.log1p_nonnegative(e))
-        out[j] = value if z == z else z
+def _segment(op, x, scale, out):
+    """out[j] = f(x[j]) on one 1-D segment; the branch on ``op`` stays outside the loops."""
+    if op == SIGMOID:
+        for j in range(x.shape[0]):
+            z = scale * np.float64(x[j])
+            e = scalar.exp_nonpositive(-abs(z))
+            inv = 1.0 / (1.0 + e)
+            out[j] = inv if z >= 0.0 else e * inv  # NaN: e is NaN, so is e * inv
+    elif op == LOG_SIGMOID:
+        for j in range(x.shape[0]):
+            z = np.float64(x[j])
+            e = scalar.exp_nonpositive(-abs(z))
+            value = -(max(-z, 0.0) + scalar.log1p_nonnegative(e))
+            out[j] = value if z == z else z
+    else:
+        for j in range(x.shape[0]):
+            out[j] = log_ndtr_scalar(np.float64(x[j]))
 
 
 @jit_parallel
+def elementwise(op, x, scale, out, n_threads):
+    """out = f(x) for 2-D x and out of any strides, f chosen by ``op``."""
+    rows, cols = x.shape
+    total = rows * cols
+    for c in prange(n_threads):
+        k = (total * c) // n_threads
+        stop = (total * (c + 1)) // n_threads
+        while k < stop:
+            i = k // cols
+            j0 = k - i * cols
+            j1 = min(cols, j0 + stop - k)
+            _segment(op, x[i, j0:j1], scale, out[i, j0:j1])
+            k += j1 - j0
+
+
 def sigmoid(x, scale, out, n_threads):
-    rows, cols = x.shape
-    total = rows * cols
-    for c in prange(n_threads):
-        k = (total * c) // n_threads
-        stop = (total * (c + 1)) // n_threads
-        while k < stop:
-            i = k // cols
-            j0 = k - i * cols
-            j1 = min(cols, j0 + stop - k)
-            _sigmoid_segment(x[i, j0:j1], scale, out[i, j0:j1])
-            k += j1 - j0
+    elementwise(SIGMOID, x, scale, out, n_threads)
 
 
-@jit_parallel
 def log_sigmoid(x, out, n_threads):
-    rows, cols = x.shape
-    total = rows * cols
-    for c in prange(n_threads):
-        k = (total * c) // n_threads
-        stop = (total * (c + 1)) // n_threads
-        while k < stop:
-            i = k // cols
-            j0 = k - i * cols
-            j1 = min(cols, j0 + stop - k)
-            _log_sigmoid_segment(x[i, j0:j1], out[i, j0:j1])
-            k += j1 - j0
+    elementwise(LOG_SIGMOID, x, 1.0, out, n_threads)
+
+
+def log_ndtr(x, out, n_threads):
+    elementwise(LOG_NDTR, x, 1.0, out, n_threads)
 
 
 @jit

@@ -1,4 +1,4 @@
-"""Probit-link Numba kernels: ``log_ndtr`` (elementwise) and the fused ``probit_loss_grad``.
+"""Probit-link Numba kernels: the scalar ``log Phi`` and the fused ``probit_loss_grad``.
 
 Stable ``log Phi(x)``, ``Phi`` the standard normal CDF, in float64 (scipy's
 ``special.log_ndtr`` is the oracle):
@@ -21,7 +21,7 @@ import math
 import numpy as np
 from numba import prange
 
-from ._jit import jit, jit_fused, jit_parallel
+from ._jit import jit, jit_fused
 
 _SQRT1_2 = math.sqrt(0.5)  # correctly rounded (sqrt is); _SQRT1_2_LO is relative to it
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -121,23 +121,6 @@ def probit_nll_residual(z, y):
     return loss, -y * _npdf_over_ndtr(z) + (1.0 - y) * _npdf_over_ndtr(-z)
 
 
-@jit_parallel
-def log_ndtr(x, out, n_threads):
-    rows, cols = x.shape
-    total = rows * cols
-    for c in prange(n_threads):
-        # static chunks of the flat index, walked row segment by row segment
-        k = (total * c) // n_threads
-        stop = (total * (c + 1)) // n_threads
-        while k < stop:
-            i = k // cols
-            j0 = k - i * cols
-            j1 = min(cols, j0 + stop - k)
-            for j in range(j0, j1):
-                out[i, j] = log_ndtr_scalar(np.float64(x[i, j]))
-            k += j1 - j0
-
-
 @jit_fused
 def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
     n, d = X.shape
@@ -173,6 +156,3 @@ def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
         grad_b += chunk_grad_b[c]
     return loss, grad_b
 
-
-# What the backend module exports (wrapped there with its thread-count setter).
-KERNELS = (log_ndtr, probit_loss_grad)
