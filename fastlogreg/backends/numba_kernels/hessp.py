@@ -14,6 +14,7 @@ from .fused import (
     block_rows,
     class_scores,
     class_update,
+    next_block_window,
     padded,
     rank_update,
     scores,
@@ -26,13 +27,15 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
     n = X.shape[0]
     rows = z.shape[0]
     hv_b = 0.0
+    pf = 0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
         Xb = X[lo:hi]
         zb = z[:hi - lo]
         ub = u[:hi - lo]
-        scores(Xb, w, b, zb)
-        scores(Xb, v, v_b, ub)
+        pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
+        pf = scores(Xb, w, b, zb, pf, pf_end, group_lines // 3)
+        scores(Xb, v, v_b, ub, 0, 0, 0)
         for i in range(hi - lo):
             # s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): exact in the tails.
             e = scalar.exp_nonpositive(-abs(zb[i]))
@@ -42,7 +45,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
             hu = h * ub[i]
             hv_b += hu
             ub[i] = hu
-        rank_update(Xb, ub, hv)
+        rank_update(Xb, ub, hv, pf, pf_end, group_lines - group_lines // 3)
     return hv_b
 
 
