@@ -39,12 +39,14 @@ int flr_openmp_enabled(void)
 }
 
 /* The hot row loops are compiled for several x86-64 ISA levels and picked at load time
- * (GCC function multi-versioning, glibc ifunc): a portable binary that still uses AVX2 /
- * AVX-512 where present.  Results do not depend on the clone chosen: the summation order
- * is fixed in the source and -std=c11 keeps GCC from contracting a*b+c into an FMA. */
+ * by CPU features (GCC function multi-versioning, glibc ifunc): a portable binary that
+ * still uses AVX2 + FMA (x86-64-v3) or AVX-512 (x86-64-v4) where present.  The build
+ * lets GCC contract a*b+c into an FMA (-ffp-contract=fast, see build_c_kernels.py), so
+ * the last bits of a result depend on the clone the CPU gets; on one machine the
+ * summation order is fixed in the source and repeated calls are bit-identical. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(__AVX2__) && !defined(FLR_NO_CLONES)
-#define FLR_CLONES __attribute__((target_clones("default", "avx2", "arch=skylake-avx512")))
+#define FLR_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define FLR_CLONES
 #endif
@@ -54,6 +56,22 @@ int flr_openmp_enabled(void)
 #else
 #define FLR_INLINE static inline
 #endif
+
+/* Prefetch into L2 up to `count` cache lines from *cursor, stopping at `end`; the cursor
+ * moves on.  The fused kernels call it a few lines at a time while they compute on a
+ * block already in cache, for the next block: the memory bus keeps streaming X instead
+ * of idling during the arithmetic.  A hint only: it never faults and changes no result. */
+static inline void prefetch_lines(const char **cursor, const char *end, int64_t count)
+{
+    const char *p = *cursor;
+#if defined(__GNUC__)
+    for (int64_t k = 0; k < count && p < end; k++, p += 64) __builtin_prefetch(p, 0, 2);
+#else
+    (void)end;
+    (void)count;
+#endif
+    *cursor = p;
+}
 
 static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
 
@@ -330,6 +348,29 @@ FLR_INLINE double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax
 }
 
 /* ------------------------------------------------------------------ typed kernels */
+/* GCC/Clang vector extensions for the four-row scores: 4 doubles per vector whatever the
+ * ISA clone (two SSE2 halves, one AVX register), each lane an independent partial sum,
+ * so the order of every sum is fixed by the source. */
+#if defined(__GNUC__)
+#define FLR_VECTOR 1
+/* always inlined into the ISA clones: the baseline ABI of a vector return never matters */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef double flr_v4d __attribute__((vector_size(32)));
+typedef float flr_v4f __attribute__((vector_size(16)));
+FLR_INLINE flr_v4d load4_f64(const double *p)
+{
+    flr_v4d v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+FLR_INLINE flr_v4d load4_f32(const float *p)
+{
+    flr_v4f v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, flr_v4d);
+}
+#endif
+
 #define REAL double
 #define SFX(name) name##_f64
 #include "kernels_impl.h"

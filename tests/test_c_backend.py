@@ -85,7 +85,8 @@ def _awkward_views(a):
 @needs_c
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_adapter_strides(dtype):
-    """Every layout gives exactly the result of the C-contiguous array (same n_threads)."""
+    """Every layout gives the result of the C-contiguous array: exactly for the elementwise
+    and row-wise kernels, to a few ulps for the fused one (same n_threads)."""
     c = _c()
     rng = np.random.default_rng(SEED)
     n, d = 41, 7
@@ -109,7 +110,10 @@ def test_adapter_strides(dtype):
         g = np.empty(d)
         fused = c.logistic_loss_grad(V, y, w, 0.5, np.zeros(0), g, 2)
         # Fortran order takes the column-sweep path: same rows, other summation order in z.
-        rtol = 0 if name != "fortran" else FUSED_RTOL[dtype]
+        # Other layouts share the row path, but GCC may vectorise a loop for one layout and
+        # run its scalar version for another, and the two need not fuse the same
+        # multiply-adds into FMAs: equal to a few ulps, not to the bit.
+        rtol = 1e-14 if name != "fortran" else FUSED_RTOL[dtype]
         np.testing.assert_allclose(fused, base_fused, rtol=rtol, err_msg=name)
         np.testing.assert_allclose(g, g0, rtol=rtol, atol=rtol * np.abs(g0).max(), err_msg=name)
 
