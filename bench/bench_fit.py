@@ -43,6 +43,12 @@ sys.path.insert(0, os.path.dirname(HERE))
 C = 1.0
 TOL = 1e-8
 OBJECTIVE_RTOL = 1e-8
+#: Untimed sleep before every timed fit. The objective check between fits runs the NumPy
+#: reference (multi-threaded BLAS), and the libraries' pools (OpenBLAS, TBB, OpenMP)
+#: spin-wait for up to ~0.1 s after their last task: without the pause, each fit paid
+#: for whatever ran before it (a 200,000 x 50 multinomial fastlogreg fit took 1.19 s in
+#: the mix and 0.70 s alone).
+PAUSE_SECONDS = 0.25
 
 
 # ----------------------------------------------------------------------------- data
@@ -125,6 +131,7 @@ def bench_speed(name, X, y, reps):
         order = labels[rep % len(labels):] + labels[:rep % len(labels)]
         for label in order:
             model = ms[label]()
+            time.sleep(PAUSE_SECONDS)
             start = time.perf_counter()
             model.fit(X, y)
             times[label].append(time.perf_counter() - start)
