@@ -74,7 +74,7 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         if np.isfinite(diffs[label]):
             candidates[label] = fn
-    times = timing.interleaved(candidates, repeat)
+    times = timing.interleaved(candidates, repeat, long_pause_after={"numpy", *prep.comparisons})
     t_ceiling = float(np.median(times["ceiling"]))
     t_reference = float(np.median(times["numpy"]))
     rows = []

@@ -17,9 +17,14 @@ import numpy as np
 #: of the previous one (measured: the Numba binary kernel 151 ms right after PyTorch /
 #: the C backend vs 74 ms alone).
 PAUSE = 0.05
+#: Seconds to sleep after a candidate that ran on OpenBLAS (the NumPy reference,
+#: scikit-learn, PyTorch): OpenBLAS threads spin for 2**28 cycles (~0.11 s at 2.5 GHz)
+#: after each call, and 0.05 s left the Numba binary kernel at 78 ms when it followed
+#: the reference, against 50 ms alone.
+LONG_PAUSE = 0.15
 
 
-def interleaved(candidates, repeat, pause=PAUSE):
+def interleaved(candidates, repeat, pause=PAUSE, long_pause_after=()):
     """Time each callable ``repeat`` times, interleaved.
 
     Parameters
@@ -31,6 +36,9 @@ def interleaved(candidates, repeat, pause=PAUSE):
         Timed calls per candidate.
     pause : float
         Seconds slept (untimed) before every timed call, see :data:`PAUSE`.
+    long_pause_after : collection of str
+        Candidates after which :data:`LONG_PAUSE` is slept instead (thread pools that
+        spin longer), when ``pause`` is not 0.
 
     Returns
     -------
@@ -41,15 +49,17 @@ def interleaved(candidates, repeat, pause=PAUSE):
     for name in names:
         candidates[name]()
     times = {name: [] for name in names}
+    previous = None
     for r in range(repeat):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             fn = candidates[name]
             if pause:
-                time.sleep(pause)
+                time.sleep(max(pause, LONG_PAUSE) if previous in long_pause_after else pause)
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
+            previous = name
     return {name: np.asarray(v) for name, v in times.items()}
 
 
