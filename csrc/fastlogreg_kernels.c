@@ -348,26 +348,26 @@ FLR_INLINE double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax
 }
 
 /* ------------------------------------------------------------------ typed kernels */
-/* GCC/Clang vector extensions for the four-row scores: 4 doubles per vector whatever the
- * ISA clone (two SSE2 halves, one AVX register), each lane an independent partial sum,
- * so the order of every sum is fixed by the source. */
+/* GCC/Clang vector extensions for the four-row scores: 8 doubles per vector whatever the
+ * ISA clone (split into SSE2 or AVX registers as the clone has them), each lane an
+ * independent partial sum, so the order of every sum is fixed by the source. */
 #if defined(__GNUC__)
 #define FLR_VECTOR 1
 /* always inlined into the ISA clones: the baseline ABI of a vector return never matters */
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef double flr_v4d __attribute__((vector_size(32)));
-typedef float flr_v4f __attribute__((vector_size(16)));
-FLR_INLINE flr_v4d load4_f64(const double *p)
+typedef double flr_v8d __attribute__((vector_size(64)));
+typedef float flr_v8f __attribute__((vector_size(32)));
+FLR_INLINE flr_v8d load8_f64(const double *p)
 {
-    flr_v4d v;
+    flr_v8d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
-FLR_INLINE flr_v4d load4_f32(const float *p)
+FLR_INLINE flr_v8d load8_f32(const float *p)
 {
-    flr_v4f v;
+    flr_v8f v;
     memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, flr_v4d);
+    return __builtin_convertvector(v, flr_v8d);
 }
 #endif
 

@@ -39,23 +39,18 @@ FLR_INLINE void SFX(dot4)(const REAL *restrict x, int64_t s, const double *restr
 {
 #if defined(FLR_VECTOR)
     const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    flr_v4d a0 = {0.0}, b0 = {0.0}, a1 = {0.0}, b1 = {0.0}, a2 = {0.0}, b2 = {0.0}, a3 = {0.0}, b3 = {0.0};
+    flr_v8d a[4] = {{0.0}, {0.0}, {0.0}, {0.0}};
     int64_t j = 0;
     for (; j + 8 <= d; j += 8) {
-        flr_v4d wa = load4_f64(w + j), wb = load4_f64(w + j + 4);
-        a0 += SFX(load4)(x0 + j) * wa;
-        b0 += SFX(load4)(x0 + j + 4) * wb;
-        a1 += SFX(load4)(x1 + j) * wa;
-        b1 += SFX(load4)(x1 + j + 4) * wb;
-        a2 += SFX(load4)(x2 + j) * wa;
-        b2 += SFX(load4)(x2 + j + 4) * wb;
-        a3 += SFX(load4)(x3 + j) * wa;
-        b3 += SFX(load4)(x3 + j + 4) * wb;
+        flr_v8d wj = load8_f64(w + j);
+        a[0] += SFX(load8)(x0 + j) * wj;
+        a[1] += SFX(load8)(x1 + j) * wj;
+        a[2] += SFX(load8)(x2 + j) * wj;
+        a[3] += SFX(load8)(x3 + j) * wj;
     }
-    flr_v4d lo[4] = {a0, a1, a2, a3}, hi[4] = {b0, b1, b2, b3};
     for (int r = 0; r < 4; r++) {
-        double acc = ((lo[r][0] + lo[r][1]) + (lo[r][2] + lo[r][3]))
-                     + ((hi[r][0] + hi[r][1]) + (hi[r][2] + hi[r][3]));
+        flr_v8d q = a[r];
+        double acc = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
         const REAL *xr = x + r * s;
         for (int64_t t = j; t < d; t++) acc += (double)xr[t] * w[t];
         out[r] = acc;

@@ -33,7 +33,8 @@ def _softplus(z):
 
 # ----------------------------------------------------------------------------- elementwise
 def sigmoid(x, scale, out, n_threads):
-    out[...] = special.expit(scale * np.asarray(x, dtype=np.float64))
+    with np.errstate(invalid="ignore"):  # scale * x is NaN for 0 * inf, as in the fast kernels
+        out[...] = special.expit(scale * np.asarray(x, dtype=np.float64))
 
 
 def log_sigmoid(x, out, n_threads):
