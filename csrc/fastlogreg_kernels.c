@@ -106,19 +106,6 @@ static void reduce_chunks(const double *part, int nchunks, int64_t stride, int64
 static const double LOG_SQRT_2PI = 0.91893853320467274178032973640562; /* log(2 pi) / 2 */
 static const double SQRT1_2 = 0.70710678118654752440084436210485;
 
-/* softplus(z) = log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|)); NaN propagates. */
-FLR_INLINE double softplus(double z)
-{
-    return (z > 0.0 ? z : 0.0) + log1p(exp(-fabs(z)));
-}
-
-/* s(z) = 1 / (1 + exp(-z)) without overflow: e = exp(-|z|). */
-FLR_INLINE double expit(double z)
-{
-    double e = exp(-fabs(z));
-    return z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-}
-
 /* s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): full precision in both tails (the
  * naive p (1 - p) cancels for large z). */
 FLR_INLINE double expit_deriv(double z)

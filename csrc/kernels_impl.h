@@ -102,14 +102,25 @@ FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs
 /* ------------------------------------------------------------------ elementwise */
 enum { SFX(OP_SIGMOID), SFX(OP_LOG_SIGMOID), SFX(OP_LOG_NDTR) };
 
-static void SFX(apply_segment)(int op, const REAL *x, int64_t xs, double scale, REAL *out, int64_t os, int64_t len)
+/* The sigmoid and log-sigmoid loops use the branch-free exp / log1p (selections only),
+ * so the ISA clones vectorize them; NaN propagates through e. */
+FLR_CLONES static void SFX(apply_segment)(int op, const REAL *x, int64_t xs, double scale, REAL *out,
+                                          int64_t os, int64_t len)
 {
     switch (op) {
     case SFX(OP_SIGMOID):
-        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)expit(scale * (double)x[k * xs]);
+        for (int64_t k = 0; k < len; k++) {
+            double z = scale * (double)x[k * xs];
+            double e = exp_nonpositive(-fabs(z)), inv = 1.0 / (1.0 + e);
+            out[k * os] = (REAL)(z >= 0.0 ? inv : e * inv);
+        }
         break;
     case SFX(OP_LOG_SIGMOID):
-        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)(-softplus(-(double)x[k * xs]));
+        for (int64_t k = 0; k < len; k++) {
+            double z = (double)x[k * xs];
+            double v = -((z < 0.0 ? -z : 0.0) + log1p_unit(exp_nonpositive(-fabs(z))));
+            out[k * os] = (REAL)(z == z ? v : z);
+        }
         break;
     default:
         for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)log_ndtr_d((double)x[k * xs]);
