@@ -15,6 +15,7 @@ from .fused import (
     class_scores,
     class_update,
     next_block_window,
+    pad_classes,
     padded,
     rank_update,
     scores,
@@ -75,17 +76,16 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
 
 
 @jit_block
-def _softmax_hessp_chunk(X, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s, argmax, pu):
+def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s, argmax, pu):
     n = X.shape[0]
     rows = m.shape[0]
-    C = W.shape[0]
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
         nb = hi - lo
         Xb = X[lo:hi]
         class_scores(Xb, W, b, Zt)
         class_scores(Xb, V, v_b, Ut)
-        shifted_exp(Zt, nb, m, s, argmax, Et)
+        shifted_exp(Zt[:C], nb, m, s, argmax, Et[:C])
         for i in range(nb):
             m[i] = 1.0 / (1.0 + s[i])  # m now holds 1 / (1 + s)
             pu[i] = 0.0
@@ -111,21 +111,24 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
     rows = block_rows(d, X.itemsize)
-    chunk_hv = np.zeros((n_threads, C, padded(d)))
-    chunk_hv_b = np.zeros((n_threads, padded(C)))
+    Wp, bp = pad_classes(W, b)
+    Vp, v_bp = pad_classes(V, v_b)
+    Cp = Wp.shape[0]
+    chunk_hv = np.zeros((n_threads, Cp, padded(d)))
+    chunk_hv_b = np.zeros((n_threads, padded(Cp)))
     for c in prange(n_threads):
         lo = n * c // n_threads
         hi = n * (c + 1) // n_threads
-        Zt = np.empty((C, rows))
-        Et = np.empty((C, rows))
-        Ut = np.empty((C, rows))
+        Zt = np.empty((Cp, rows))
+        Et = np.zeros((Cp, rows))
+        Ut = np.empty((Cp, rows))
         m = np.empty(rows)
         s = np.empty(rows)
         argmax = np.empty(rows, dtype=np.int64)
         pu = np.empty(rows)
         _softmax_hessp_chunk(
-            X[lo:hi], W, b, sample_weight[lo:hi] if weighted else sample_weight, weighted,
-            V, v_b, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
+            X[lo:hi], C, Wp, bp, sample_weight[lo:hi] if weighted else sample_weight, weighted,
+            Vp, v_bp, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
         )
     hv[:] = 0.0
     hv_b[:] = 0.0
