@@ -327,7 +327,7 @@ FLR_INLINE double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax
     double s = 0.0;
     for (int64_t k = 0; k < C; k++) {
         z[k] = shifted(z[k], m);
-        E[k] = exp(z[k]);
+        E[k] = exp_nonpositive(z[k]); /* z[k] <= 0, -inf or NaN */
         if (k != am) s += E[k];
     }
     *argmax = am;

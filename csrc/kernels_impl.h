@@ -78,6 +78,22 @@ FLR_INLINE void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, 
     }
 }
 
+/* g += r[0] x_0 + r[1] x_1 + r[2] x_2 + r[3] x_3 for four unit-stride rows x_r = x + r s,
+ * added in row order (bit-identical to four SFX(axpy) calls), one sweep over g. */
+FLR_INLINE void SFX(axpy4)(double *restrict g, const double r[4], const REAL *restrict x, int64_t s, int64_t d)
+{
+    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
+    double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
+    for (int64_t j = 0; j < d; j++) {
+        double t = g[j];
+        t += r0 * (double)x0[j];
+        t += r1 * (double)x1[j];
+        t += r2 * (double)x2[j];
+        t += r3 * (double)x3[j];
+        g[j] = t;
+    }
+}
+
 /* sum_j u_j v_j in double (both strided rows). */
 FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
 {
@@ -484,7 +500,39 @@ int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, 
 }
 
 /* ------------------------------------------------------------------ fused softmax */
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are C-sized scratch. */
+/* One row's loss and residuals from its scores D (C, the intercept added): D := the
+ * shifted scores, P := s (p - y); returns the weighted loss s * (lse - D_y). */
+FLR_INLINE double SFX(softmax_point)(double *D, double *P, int64_t C, int64_t i, const int64_t *labels,
+                                     const double *Y, const double *sw)
+{
+    int64_t am;
+    double sum = row_shift_exp(D, P, C, &am);
+    double L = log1p(sum), inv = 1.0 / (1.0 + sum);
+    double s = sw != NULL ? sw[i] : 1.0;
+    double point;
+    /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
+    if (labels != NULL) {
+        int64_t t = labels[i];
+        point = L - D[t];
+        for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
+        /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
+        P[t] = t == am ? -s * (sum * inv) : P[t] - s;
+    } else {
+        const double *yi = Y + i * C;
+        point = 0.0;
+        for (int64_t k = 0; k < C; k++) {
+            if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
+            P[k] = s * (P[k] * inv - yi[k]);
+        }
+    }
+    return s * point;
+}
+
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are 4C-sized scratch.  Unit-stride
+ * rows go four at a time: SFX(dot4) shares each load of W_k between four rows, and each
+ * sweep over gW_k adds four rows.  Every sum keeps the row-at-a-time order (dot4 is
+ * bit-identical to dot, the four axpys are applied in row order), so the result does not
+ * depend on the grouping. */
 FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                          int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
                                          const double *W, const double *b, const double *sw,
@@ -494,30 +542,27 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
     double loss = 0.0;
     for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-    for (int64_t i = lo; i < hi; i++) {
-        const REAL *xi = X + i * xs0;
-        for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
-        int64_t am;
-        double sum = row_shift_exp(D, P, C, &am);
-        double L = log1p(sum), inv = 1.0 / (1.0 + sum);
-        double s = sw != NULL ? sw[i] : 1.0;
-        double point;
-        /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
-        if (labels != NULL) {
-            int64_t t = labels[i];
-            point = L - D[t];
-            for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
-            /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
-            P[t] = t == am ? -s * (sum * inv) : P[t] - s;
-        } else {
-            const double *yi = Y + i * C;
-            point = 0.0;
+    int64_t i = lo;
+    if (xs1 == 1 || d <= 1) {
+        for (; i + 4 <= hi; i += 4) {
+            const REAL *x0 = X + i * xs0;
+            double z4[4];
             for (int64_t k = 0; k < C; k++) {
-                if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
-                P[k] = s * (P[k] * inv - yi[k]);
+                SFX(dot4)(x0, xs0, W + k * d, d, z4);
+                for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
+            }
+            for (int r = 0; r < 4; r++) loss += SFX(softmax_point)(D + r * C, P + r * C, C, i + r, labels, Y, sw);
+            for (int64_t k = 0; k < C; k++) {
+                double r4[4] = {P[k], P[C + k], P[2 * C + k], P[3 * C + k]};
+                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
+                SFX(axpy4)(gW + k * d, r4, x0, xs0, d);
             }
         }
-        loss += s * point;
+    }
+    for (; i < hi; i++) {
+        const REAL *xi = X + i * xs0;
+        for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
+        loss += SFX(softmax_point)(D, P, C, i, labels, Y, sw);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += P[k];
             SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
@@ -526,13 +571,13 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
     *loss_out = loss;
 }
 
-/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D, P (pad8(2C)), loss (8). */
+/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D, P (pad8(8C)), loss (8). */
 int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
                                const int64_t *labels, const double *Y, const double *W, const double *b,
                                const double *sw, double *grad_W, double *grad_b, double *result, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8(2 * C), stride = o_loss + 8;
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8(8 * C), stride = o_loss + 8;
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
@@ -540,7 +585,7 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride;
         SFX(softmax_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
-                          W, b, sw, gW, gW + o_gb, gW + o_scr, gW + o_scr + C, gW + o_loss);
+                          W, b, sw, gW, gW + o_gb, gW + o_scr, gW + o_scr + 4 * C, gW + o_loss);
     }
     reduce_chunks(part, nt, stride, C * d, grad_W);
     reduce_chunks(part + o_gb, nt, stride, C, grad_b);
