@@ -73,8 +73,9 @@ def _apply(backend, name, x, out, *extra, elementwise=True):
     return out
 
 
-def _scalar_or_array(result, input_ndim):
-    return result[()] if input_ndim == 0 else result
+def _scalar_or_array(result, input_ndim, out=None):
+    """A NumPy scalar for 0-d input, as ufuncs return; ``out`` itself when one was passed."""
+    return result[()] if input_ndim == 0 and out is None else result
 
 
 # ----------------------------------------------------------------------------- elementwise
@@ -107,8 +108,8 @@ def sigmoid(z, scale=1.0, *, out=None, backend=None):
     """
     z = as_float_array(z, "z")
     scale = as_scalar(scale, "scale")
-    out = _prepare_out(out, z)
-    return _scalar_or_array(_apply(backend, "sigmoid", z, out, scale), z.ndim)
+    result = _apply(backend, "sigmoid", z, _prepare_out(out, z), scale)
+    return _scalar_or_array(result, z.ndim, out)
 
 
 def log_sigmoid(z, *, out=None, backend=None):
@@ -123,8 +124,8 @@ def log_sigmoid(z, *, out=None, backend=None):
     -4.248354255291589e-18
     """
     z = as_float_array(z, "z")
-    out = _prepare_out(out, z)
-    return _scalar_or_array(_apply(backend, "log_sigmoid", z, out), z.ndim)
+    result = _apply(backend, "log_sigmoid", z, _prepare_out(out, z))
+    return _scalar_or_array(result, z.ndim, out)
 
 
 def log_ndtr(z, *, out=None, backend=None):
@@ -139,8 +140,8 @@ def log_ndtr(z, *, out=None, backend=None):
     -0.69314718056
     """
     z = as_float_array(z, "z")
-    out = _prepare_out(out, z)
-    return _scalar_or_array(_apply(backend, "log_ndtr", z, out), z.ndim)
+    result = _apply(backend, "log_ndtr", z, _prepare_out(out, z))
+    return _scalar_or_array(result, z.ndim, out)
 
 
 # ----------------------------------------------------------------------------- row-wise

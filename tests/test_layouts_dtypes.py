@@ -220,6 +220,18 @@ def test_out_argument(backend, rng, dtype):
     np.testing.assert_array_equal(out, fl.sigmoid(A[0], 2.0, backend=backend))
 
 
+@pytest.mark.parametrize("name", ["sigmoid", "log_sigmoid", "log_ndtr"])
+def test_zero_dim_input(backend, name):
+    """0-d input gives a NumPy scalar, as ufuncs do, unless ``out`` is passed: then ``out``."""
+    f = getattr(fl, name)
+    z = np.array(0.75)
+    scalar = f(z, backend=backend)
+    assert isinstance(scalar, np.float64)
+    out = np.full((), np.nan)
+    assert f(z, out=out, backend=backend) is out
+    assert out[()] == scalar == f(np.array([0.75]), backend=backend)[0]
+
+
 def test_out_keeps_fortran_order(backend, rng):
     """Outputs keep the input's memory order, as ufuncs do."""
     A = np.asfortranarray(_logits(rng, np.float64))
