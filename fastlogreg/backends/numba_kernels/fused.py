@@ -525,8 +525,9 @@ def _softmax_pointwise(Dt, Et, n, m, s, argmax, labels, Y, sw, weighted, use_lab
 def _softmax_chunk(X, labels, Y, C, W, b, sw, weighted, use_labels, G, gb, Zt, Et, m, s, argmax, lse, inv):
     """Partial sums of the rows of X (a chunk), block by block: returns the weighted loss
     sum, adds the gradient to G (Cp, >= d) and gb. W, b, G and the (Cp, rows) buffers
-    are padded from the C classes to Cp (:func:`pad_classes`; Et's padding rows are zero); the
-    buffers are used whole (C-contiguous, so the loops over a block's rows vectorise)."""
+    are padded from the C classes to Cp (:func:`pad_classes`; Et's padding rows are
+    zero); the buffers are used whole (C-contiguous, so the loops over a block's rows
+    vectorise)."""
     n = X.shape[0]
     rows = m.shape[0]
     loss = 0.0
