@@ -348,11 +348,12 @@ def _class_scores4x5(X, i, W, k, Zt):
 
 
 @jit_block
-def class_scores(X, W, b, Zt):
+def class_scores(X, W, b, Zt, pf, pf_end, pf_count):
     """Zt[:, :m] = W @ X.T + b[:, None] for the m rows of the block X (class-major).
 
     W has a multiple of CLASS_TILE rows (:func:`pad_classes`): register blocks of
-    4 rows x CLASS_TILE classes, then single rows.
+    4 rows x CLASS_TILE classes, then single rows. Prefetches ``pf_count`` lines from
+    the cursor ``pf`` per four rows (as :func:`scores`); returns the cursor.
     """
     m = X.shape[0]
     C = W.shape[0]
@@ -360,6 +361,7 @@ def class_scores(X, W, b, Zt):
     for i in range(0, m4, 4):
         for k in range(0, C, CLASS_TILE):
             _class_scores4x5(X, i, W, k, Zt)
+        pf = prefetch_ahead(pf, pf_end, pf_count)
     for i in range(m4, m):
         xi = X[i]
         for k in range(C):
@@ -372,6 +374,7 @@ def class_scores(X, W, b, Zt):
         bk = b[k]
         for i in range(m):
             Zt[k, i] += bk
+    return pf
 
 
 @jit_block
@@ -419,16 +422,18 @@ def _class_update4x5(X, i, Rt, k, G):
 
 
 @jit_block
-def class_update(X, Rt, G, gb):
+def class_update(X, Rt, G, gb, pf, pf_end, pf_count):
     """G += Rt[:, :m] @ X and gb += Rt[:, :m].sum(1) for the m rows of the block X.
 
-    G and Rt have a multiple of CLASS_TILE rows (the padding rows of Rt are zero)."""
+    G and Rt have a multiple of CLASS_TILE rows (the padding rows of Rt are zero).
+    Prefetches like :func:`class_scores`; returns the cursor."""
     m = X.shape[0]
     C = G.shape[0]
     m4 = m - m % 4
     for i in range(0, m4, 4):
         for k in range(0, C, CLASS_TILE):
             _class_update4x5(X, i, Rt, k, G)
+        pf = prefetch_ahead(pf, pf_end, pf_count)
     for i in range(m4, m):
         xi = X[i]
         for k in range(C):
@@ -441,6 +446,7 @@ def class_update(X, Rt, G, gb):
         for i in range(m):
             acc += Rt[k, i]
         gb[k] += acc
+    return pf
 
 
 @jit_block
@@ -531,11 +537,14 @@ def _softmax_chunk(X, labels, Y, C, W, b, sw, weighted, use_labels, G, gb, Zt, E
     n = X.shape[0]
     rows = m.shape[0]
     loss = 0.0
+    pf = 0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
         nb = hi - lo
         Xb = X[lo:hi]
-        class_scores(Xb, W, b, Zt)
+        # the next block is prefetched, half during the scores, half during the update
+        pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
+        pf = class_scores(Xb, W, b, Zt, pf, pf_end, group_lines // 2)
         shifted_exp(Zt[:C], nb, m, s, argmax, Et[:C])
         loss += _softmax_pointwise(
             Zt[:C], Et[:C], nb, m, s, argmax,
@@ -543,7 +552,7 @@ def _softmax_chunk(X, labels, Y, C, W, b, sw, weighted, use_labels, G, gb, Zt, E
             Y if use_labels else Y[lo:hi],
             sw[lo:hi] if weighted else sw, weighted, use_labels, lse, inv,
         )
-        class_update(Xb, Et, G, gb)
+        pf = class_update(Xb, Et, G, gb, pf, pf_end, group_lines - group_lines // 2)
     return loss
 
 

@@ -79,12 +79,15 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
 def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s, argmax, pu):
     n = X.shape[0]
     rows = m.shape[0]
+    pf = 0
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
         nb = hi - lo
         Xb = X[lo:hi]
-        class_scores(Xb, W, b, Zt)
-        class_scores(Xb, V, v_b, Ut)
+        # the next block is prefetched a third at a time over the three passes over Xb
+        pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
+        pf = class_scores(Xb, W, b, Zt, pf, pf_end, group_lines // 3)
+        pf = class_scores(Xb, V, v_b, Ut, pf, pf_end, group_lines // 3)
         shifted_exp(Zt[:C], nb, m, s, argmax, Et[:C])
         for i in range(nb):
             m[i] = 1.0 / (1.0 + s[i])  # m now holds 1 / (1 + s)
@@ -102,7 +105,7 @@ def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m,
             for i in range(nb):
                 wi = sw[lo + i] if weighted else 1.0
                 ek[i] = wi * ek[i] * (uk[i] - pu[i])
-        class_update(Xb, Et, G, gb)
+        pf = class_update(Xb, Et, G, gb, pf, pf_end, group_lines - 2 * (group_lines // 3))
 
 
 @jit_fused
