@@ -73,6 +73,8 @@ DATASETS = {
     "digits": lambda: (*_standardized(load_digits), None, 0.01),
     "random_binary_weighted": lambda: (*_random_binary(), 1.0),
     "random_multinomial_weighted": lambda: (*_random_multinomial(), 1.0),
+    # enough rows per parameter that "newton" (and "auto") use the sampled Hessian
+    "random_multinomial_sampled_hessian": lambda: (*_random_multinomial(n=6000, d=4, n_classes=3), 1.0),
 }
 
 
@@ -258,19 +260,22 @@ def test_X_is_never_copied(monkeypatch, dtype, order, n_classes):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fit_allocates_under_10_percent_of_X(dtype):
+@pytest.mark.parametrize("solver, n_classes", [("lbfgs", 2), ("newton", 3)])
+def test_fit_allocates_under_10_percent_of_X(dtype, solver, n_classes):
     """tracemalloc sees every NumPy allocation: a copy of X (or float64 X from float32) would
-    be >= 100% of X; the fit's own arrays (targets, gradients) must stay under 10%."""
+    be >= 100% of X; the fit's own arrays (targets, gradients, and Newton's Hessian row
+    sample, 1/20 of X here) must stay under 10%."""
     rng = np.random.default_rng(SEED)
     n, d = 100_000, 50
     X = rng.standard_normal((n, d)).astype(dtype)
-    y = (X[:, 0] + rng.standard_normal(n) > 0).astype(int)
-    LogisticRegression(solver="lbfgs", max_iter=2).fit(X[:1000], y[:1000])  # compile outside
+    y = np.digitize(X[:, 0] + rng.standard_normal(n), np.linspace(-1, 1, n_classes - 1))
+    assert solvers.hessian_sample_stride(n, n_classes * (d + 1)) > 1 or n_classes == 2
+    LogisticRegression(solver=solver, max_iter=2).fit(X[:1000], y[:1000])  # compile outside
     tracemalloc.start()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            LogisticRegression(solver="lbfgs", max_iter=20).fit(X, y)
+            LogisticRegression(solver=solver, max_iter=20).fit(X, y)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

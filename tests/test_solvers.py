@@ -74,6 +74,57 @@ def test_newton_converges_quadratically(backend):
     assert r.n_hessp <= 10 * r.n_iter
 
 
+def _large_multinomial_objective(backend, n=8000, rare_sampled_rows=False):
+    """Enough rows per parameter for Newton's sampled Hessian (every 20th row). With
+    ``rare_sampled_rows`` the sampled rows are near zero: their Hessian is about the
+    penalty alone, a poor model of the full one."""
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((n, 4))
+    if rare_sampled_rows:
+        X[:: solvers.HESSIAN_STRIDE] *= 1e-3
+    P = special.softmax(X @ rng.standard_normal((3, 4)).T, axis=1)
+    y = (P.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    problem = MultinomialProblem(X, y, 3, rng.uniform(0.1, 2.0, n))
+    return solvers.Objective(problem, 1e-3, True, backend)
+
+
+@pytest.mark.parametrize("rare_sampled_rows", [False, True], ids=["sample", "poor-sample"])
+def test_newton_with_sampled_hessian_reaches_the_optimum(backend, rare_sampled_rows, monkeypatch):
+    """The sampled Hessian only steers the steps: the gradient and the stopping test stay
+    exact, so the optimum is the one L-BFGS reaches. A sample that misrepresents the
+    Hessian is abandoned for the full one."""
+    rows_seen = []
+    original = solvers.Objective.hessp
+
+    def spy(self, theta, v):
+        rows_seen.append(self.problem.n_samples)
+        return original(self, theta, v)
+
+    monkeypatch.setattr(solvers.Objective, "hessp", spy)
+    obj = _large_multinomial_objective(backend, rare_sampled_rows=rare_sampled_rows)
+    n = obj.problem.n_samples
+    assert solvers.hessian_sample_stride(n, obj.n_params) == solvers.HESSIAN_STRIDE
+    r = solvers.newton(obj, np.zeros(obj.n_params), tol=1e-10, max_iter=200)
+    assert r.converged and r.grad_max <= 1e-10
+    assert _oracle_grad_max(obj, r.theta) <= 1e-10 * (1 + 1e-6) + 1e-15
+    sampled = -(-n // solvers.HESSIAN_STRIDE)
+    assert rows_seen[0] == sampled
+    assert set(rows_seen) == ({sampled, n} if rare_sampled_rows else {sampled})
+    # the pass count charges each sampled product 1/20 of a pass
+    assert r.n_hessp == pytest.approx(rows_seen.count(sampled) / solvers.HESSIAN_STRIDE
+                                      + rows_seen.count(n))
+    reference = _large_multinomial_objective(backend, rare_sampled_rows=rare_sampled_rows)
+    lb = solvers.lbfgs(reference, np.zeros(reference.n_params), tol=1e-10, max_iter=2000)
+    assert lb.loss == pytest.approx(r.loss, rel=OBJ_RTOL)
+
+
+def test_auto_picks_sampled_newton_for_many_rows_and_classes():
+    assert solvers.choose_solver(200_000, 50, 10) == "newton"
+    assert solvers.choose_solver(20_000, 50, 10) == "lbfgs"  # too few rows per parameter
+    assert solvers.choose_solver(500_000, 100, 2) == "lbfgs"  # binary: L-BFGS ties or wins
+    assert solvers.choose_solver(500, 5, 2, tol=1e-10) == "newton"
+
+
 def test_lbfgs_does_one_pass_per_evaluation(backend):
     obj = _multinomial_objective(backend)
     r = solvers.lbfgs(obj, np.zeros(obj.n_params), tol=1e-8, max_iter=500)
