@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import fastlogreg
-from fastlogreg import LogisticRegression, solvers
+from fastlogreg import LogisticRegression, linear_model, solvers
 from fastlogreg._problems import BinaryProblem, MultinomialProblem
 from _interpreter import run_python
 
@@ -192,6 +192,21 @@ def test_binary_label_types(labels):
     sign = 1.0 if np.sort(labels)[1] == labels[1] else -1.0
     np.testing.assert_allclose(model.coef_, sign * ref.coef_, rtol=1e-12, atol=1e-14)
     assert model.score(X, y) == pytest.approx(ref.score(X, y01))
+
+
+@pytest.mark.parametrize("labels", [
+    np.array([0, 1]), np.array([-1, 1], dtype=np.int8), np.array([False, True]),
+    np.arange(3, 13, dtype=np.uint32), np.array([0, 2**40, 2**62 + 1]),
+    np.array([2**64 - 3, 2**64 - 1], dtype=np.uint64), np.array([0.0, 2.0]),
+], ids=lambda a: str(a.dtype))
+def test_unique_labels_of_many_samples(labels):
+    """Past one label block, integer labels are counted instead of sorted: same classes."""
+    rng = np.random.default_rng(SEED)
+    y = labels[rng.integers(0, len(labels), 3 * linear_model._LABEL_BLOCK + 5)]
+    classes = linear_model._unique_labels(y)
+    expected = np.unique(y)
+    assert classes.dtype == expected.dtype
+    np.testing.assert_array_equal(classes, expected)
 
 
 def test_multinomial_string_labels_and_shapes():
