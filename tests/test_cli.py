@@ -137,5 +137,9 @@ def test_interleaved_timing_calls_everything():
     times = timing.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3)
     assert calls.count("a") == 4 and calls.count("b") == 4  # one warm-up each
     assert set(times) == {"a", "b"} and all(len(t) == 3 for t in times.values())
+    calls.clear()
+    timing.interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, 3,
+                       pause=0, already_warm={"b"})
+    assert calls.count("a") == 4 and calls.count("b") == 3  # b's warm-up was the caller's
     stats = timing.summarize([1.0, 2.0, 3.0, 4.0])
     assert stats["median"] == 2.5 and stats["min"] == 1.0 and stats["max"] == 4.0

@@ -312,15 +312,34 @@ def _build_rowwise(case, n_threads, backends, comparisons):
 
 
 # ----------------------------------------------------------------------------- fused
-def _design(case):
+#: Row blocks of a design matrix, each from its own child seed: the data depend on the
+#: case alone, not on how many threads fill them.
+_DESIGN_BLOCKS = 16
+
+
+def _design(case, n_threads):
+    """``(rng, X)``: the case's generator and X (n, d) of standard normals in the case's
+    dtype, filled block by block on ``n_threads`` threads (NumPy's generators release
+    the GIL: 1.1 s instead of 3.2 s for 10^8 float64 on 2 threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     rng = _rng(case)
     n, d = case.shape
-    X = rng.standard_normal((n, d)).astype(case.dtype)
+    X = np.empty((n, d), dtype=case.dtype)
+    seeds = np.random.SeedSequence(int(rng.integers(2**63))).spawn(_DESIGN_BLOCKS)
+    edges = np.linspace(0, n, _DESIGN_BLOCKS + 1).astype(int)
+
+    def fill(i):
+        block = X[edges[i]:edges[i + 1]]
+        np.random.default_rng(seeds[i]).standard_normal(out=block, dtype=block.dtype)
+
+    with ThreadPoolExecutor(max_workers=max(1, n_threads)) as pool:
+        list(pool.map(fill, range(_DESIGN_BLOCKS)))
     return rng, X
 
 
 def _build_fused(case, n_threads, backends, comparisons):
-    rng, X = _design(case)
+    rng, X = _design(case, n_threads)
     n, d = X.shape
     if case.kernel in ("logistic_loss_grad", "probit_loss_grad"):
         w = rng.standard_normal(d) / np.sqrt(d)
@@ -370,7 +389,7 @@ def _build_fused(case, n_threads, backends, comparisons):
 
 
 def _build_hessp(case, n_threads, backends, comparisons):
-    rng, X = _design(case)
+    rng, X = _design(case, n_threads)
     n, d = X.shape
     sw = np.empty(0)
     if case.kernel == "logistic_hessp":

@@ -24,14 +24,14 @@ PAUSE = 0.05
 LONG_PAUSE = 0.15
 
 
-def interleaved(candidates, repeat, pause=PAUSE, long_pause_after=()):
+def interleaved(candidates, repeat, pause=PAUSE, long_pause_after=(), already_warm=()):
     """Time each callable ``repeat`` times, interleaved.
 
     Parameters
     ----------
     candidates : dict of str -> callable
         Zero-argument callables. Each is called once untimed first (warm-up:
-        compilation, page faults, caches).
+        compilation, page faults, caches), unless named in ``already_warm``.
     repeat : int >= 1
         Timed calls per candidate.
     pause : float
@@ -39,6 +39,10 @@ def interleaved(candidates, repeat, pause=PAUSE, long_pause_after=()):
     long_pause_after : collection of str
         Candidates after which :data:`LONG_PAUSE` is slept instead (thread pools that
         spin longer), when ``pause`` is not 0.
+    already_warm : collection of str
+        Candidates the caller has just called (the equality check of the runner):
+        their warm-up call is skipped, and the first timed call waits
+        :data:`LONG_PAUSE` (whatever ran last may have left a pool spinning).
 
     Returns
     -------
@@ -47,9 +51,12 @@ def interleaved(candidates, repeat, pause=PAUSE, long_pause_after=()):
     """
     names = list(candidates)
     for name in names:
-        candidates[name]()
+        if name not in already_warm:
+            candidates[name]()
     times = {name: [] for name in names}
     previous = None
+    if pause and already_warm:
+        time.sleep(LONG_PAUSE)
     for r in range(repeat):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
