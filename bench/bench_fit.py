@@ -270,7 +270,7 @@ def main():
     if args.only == "memory" or (args.only is None and not args.no_memory):
         results["memory"] = bench_memory([
             "binary:float64:lbfgs", "binary:float64:newton", "binary:float32:lbfgs",
-            "multinomial:float64:lbfgs",
+            "multinomial:float64:lbfgs", "multinomial:float64:auto", "multinomial:float32:auto",
         ])
     if args.json:
         with open(args.json, "w") as fh:

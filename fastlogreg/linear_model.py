@@ -159,9 +159,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     fit_intercept : bool, default=True
     solver : {"auto", "lbfgs", "newton", "sgd"}, default="auto"
         "lbfgs": SciPy's L-BFGS-B. "newton": inexact Newton with conjugate gradients on
-        fused Hessian-vector products (logit link only), taken on every 20th row when
-        there are at least 16 such rows per parameter (a copy of 1/20 of X; the
-        gradient and the stopping test stay exact). "sgd": mini-batch SVRG with a step
+        fused Hessian-vector products (logit link only), taken on every 20th row (or
+        sparser: at most 128 rows per parameter) when that leaves at least 16 rows per
+        parameter (a copy of at most 1/20 of X; the gradient and the stopping test
+        stay exact). "sgd": mini-batch SVRG with a step
         size from the curvature bound (no tuning). "auto": "newton" for more than two
         classes when its Hessian is sampled (1.2-1.8x faster than "lbfgs" there),
         "newton" when ``tol < 1e-9`` (below which L-BFGS-B stops on its

@@ -123,6 +123,10 @@ def test_auto_picks_sampled_newton_for_many_rows_and_classes():
     assert solvers.choose_solver(20_000, 50, 10) == "lbfgs"  # too few rows per parameter
     assert solvers.choose_solver(500_000, 100, 2) == "lbfgs"  # binary: L-BFGS ties or wins
     assert solvers.choose_solver(500, 5, 2, tol=1e-10) == "newton"
+    # the sample: every 20th row, or sparser to stay at 128 rows per parameter
+    assert solvers.hessian_sample_stride(200_000, 510) == 20
+    assert solvers.hessian_sample_stride(8_000_000, 510) == 8_000_000 // (128 * 510)
+    assert solvers.hessian_sample_stride(100_000, 510) == 1
 
 
 def test_lbfgs_does_one_pass_per_evaluation(backend):
