@@ -281,13 +281,23 @@ def hessian_sample_stride(n_samples, n_params):
     return max(HESSIAN_STRIDE, n_samples // (HESSIAN_MAX_ROWS_PER_PARAM * n_params))
 
 
+def _hessian_sample(obj):
+    """``(stride, objective)`` for Newton's Hessian-vector products: the sampled rows, or
+    ``(1, obj)`` when the data are too small or the sampled weights are all zero."""
+    stride = hessian_sample_stride(obj.problem.n_samples, obj.n_params)
+    rows = slice(None, None, stride)
+    sw = obj.problem.sample_weight
+    if stride == 1 or (sw.shape[0] and not np.any(sw[rows] > 0)):
+        return 1, obj
+    return stride, obj.rows(rows, copy=True)
+
+
 def newton(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0):
     """Minimise ``obj`` by inexact Newton (CG on fused Hessian-vector products + Armijo);
     the products use a row sample when the data is large (see the module docstring)."""
     printer = _Printer(verbose, "newton")
     theta = np.array(theta0, dtype=np.float64)
-    stride = hessian_sample_stride(obj.problem.n_samples, obj.n_params)
-    hess_obj = obj.rows(slice(None, None, stride), copy=True) if stride > 1 else obj
+    stride, hess_obj = _hessian_sample(obj)
     loss, grad = obj.loss_grad(theta)
     grad_max = _max_abs(grad)
     eps = np.finfo(float).eps
@@ -508,9 +518,9 @@ def choose_solver(n_samples, n_features, n_classes, tol=1e-6):
     ``tol < 1e-9``; otherwise "lbfgs".
 
     Measured (bench/bench_fit.py, passes over X at tol=1e-8): binary 500,000 x 100:
-    lbfgs 9 loss+gradient passes; newton 6 + 8 Hessian-vector passes, or with the
-    sampled Hessian 9 + 1.2 (a tie with lbfgs). Multinomial 200,000 x 50 x 10: lbfgs 26;
-    newton 7 + 31, with the sampled Hessian 11 + 3.5 (1.8x faster than lbfgs). Digits
+    lbfgs 9 loss+gradient passes; newton 6 + 8 Hessian-vector passes, with the sampled
+    Hessian 11 + 0.5 (0.6-1.0x the speed of lbfgs). Multinomial 200,000 x 50 x 10:
+    lbfgs 26; newton 7 + 31, with the sampled Hessian 12 + 2.4 (1.6-1.8x faster). Digits
     (ill-conditioned, tol=1e-10): lbfgs 146, newton 11 + 213. Below a gradient of
     ~1e-9, L-BFGS-B stops on its relative-decrease test (64 eps) before reaching
     ``tol``; Newton converges quadratically there, so it takes over.

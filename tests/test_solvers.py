@@ -118,6 +118,19 @@ def test_newton_with_sampled_hessian_reaches_the_optimum(backend, rare_sampled_r
     assert lb.loss == pytest.approx(r.loss, rel=OBJ_RTOL)
 
 
+def test_newton_skips_a_sample_without_weight():
+    """Every sampled row has zero weight: no sampled Hessian (its weights sum to zero)."""
+    obj = _large_multinomial_objective("numpy")
+    problem = obj.problem
+    sw = problem.sample_weight.copy()
+    sw[:: solvers.HESSIAN_STRIDE] = 0.0
+    obj = solvers.Objective(MultinomialProblem(problem.X, problem.labels, 3, sw), obj.l2)
+    stride, hess_obj = solvers._hessian_sample(obj)
+    assert stride == 1 and hess_obj is obj
+    r = solvers.newton(obj, np.zeros(obj.n_params), tol=1e-8, max_iter=50)
+    assert r.converged
+
+
 def test_auto_picks_sampled_newton_for_many_rows_and_classes():
     assert solvers.choose_solver(200_000, 50, 10) == "newton"
     assert solvers.choose_solver(20_000, 50, 10) == "lbfgs"  # too few rows per parameter
