@@ -40,6 +40,20 @@ def test_bench_quick_prints_table_and_writes_json(tmp_path, capsys):
             assert row["max_rel_diff"] <= 1e-12
 
 
+def test_bench_fit_case_agrees_with_the_reference_fit(tmp_path, capsys):
+    """Fits are cases too: every backend's coefficients against the NumPy-backend fit."""
+    path = tmp_path / "fit.json"
+    status = cli.main(TINY + ["--kernel", "LogisticRegression.fit", "--dtype", "float64",
+                              "--threads", "1", "--json", str(path)])
+    assert status == 0
+    assert "LogisticRegression.fit" in capsys.readouterr().out
+    rows = json.loads(path.read_text())["rows"]
+    timed = [r for r in rows if r["kind"] == "backend"]
+    assert {r["backend"] for r in timed} == set(fastlogreg.available_backends()) - {"numpy"}
+    for row in timed:
+        assert row["status"] == "ok" and row["max_rel_diff"] <= 1e-6 and row["median"] > 0
+
+
 def _broken_backend():
     """A fake backend whose fused binary kernel returns a loss 1% too large."""
     reference = _backend.resolve("numpy")
