@@ -717,15 +717,63 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
     return 0;
 }
 
+/* One row's Hessian-weighted residuals: D (C) its scores, U (C) the direction's, P := the
+ * softmax, R := s p_k (u_k - p . u). */
+FLR_INLINE void SFX(softmax_hessp_point)(double *D, const double *U, double *P, double *R, int64_t C,
+                                         double s)
+{
+    int64_t am;
+    double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
+    double pu = 0.0;
+    for (int64_t k = 0; k < C; k++) {
+        P[k] *= inv; /* p_k */
+        pu += P[k] * U[k];
+    }
+    for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
+}
+
+/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P, R are 4C-sized scratch.
+ * Unit-stride rows go four at a time and classes two at a time, as in
+ * SFX(softmax_rows): the same sums in the same order as one row at a time. */
 FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                                int64_t xs0, int64_t xs1, const double *W, const double *b,
                                                const double *sw, const double *V, const double *v_b,
                                                double *restrict gW, double *restrict gb, double *D,
-                                               double *U, double *P)
+                                               double *U, double *P, double *R)
 {
     for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-    for (int64_t i = lo; i < hi; i++) {
+    int64_t i = lo;
+    if (xs1 == 1 || d <= 1) {
+        for (; i + 4 <= hi; i += 4) {
+            const REAL *x0 = X + i * xs0;
+            for (int64_t k = 0; k < C; k++) {
+                double z4[4], u4[4];
+                SFX(dot4x2)(x0, xs0, W + k * d, V + k * d, d, z4, u4);
+                for (int r = 0; r < 4; r++) {
+                    D[r * C + k] = z4[r] + b[k];
+                    U[r * C + k] = u4[r] + v_b[k];
+                }
+            }
+            for (int r = 0; r < 4; r++)
+                SFX(softmax_hessp_point)(D + r * C, U + r * C, P + r * C, R + r * C, C,
+                                         sw != NULL ? sw[i + r] : 1.0);
+            int64_t k = 0;
+            for (; k + 2 <= C; k += 2) {
+                double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
+                double q4[4] = {R[k + 1], R[C + k + 1], R[2 * C + k + 1], R[3 * C + k + 1]};
+                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
+                gb[k + 1] = gb[k + 1] + q4[0] + q4[1] + q4[2] + q4[3];
+                SFX(axpy4x2)(gW + k * d, gW + (k + 1) * d, r4, q4, x0, xs0, d);
+            }
+            for (; k < C; k++) {
+                double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
+                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
+                SFX(axpy4)(gW + k * d, r4, x0, xs0, d);
+            }
+        }
+    }
+    for (; i < hi; i++) {
         const REAL *xi = X + i * xs0;
         for (int64_t k = 0; k < C; k++) {
             double z, u;
@@ -733,18 +781,10 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
             D[k] = z + b[k];
             U[k] = u + v_b[k];
         }
-        int64_t am;
-        double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
-        double s = sw != NULL ? sw[i] : 1.0;
-        double pu = 0.0;
+        SFX(softmax_hessp_point)(D, U, P, R, C, sw != NULL ? sw[i] : 1.0);
         for (int64_t k = 0; k < C; k++) {
-            P[k] *= inv; /* p_k */
-            pu += P[k] * U[k];
-        }
-        for (int64_t k = 0; k < C; k++) {
-            double r = s * P[k] * (U[k] - pu);
-            gb[k] += r;
-            SFX(axpy)(gW + k * d, r, xi, xs1, d);
+            gb[k] += R[k];
+            SFX(axpy)(gW + k * d, R[k], xi, xs1, d);
         }
     }
 }
@@ -754,7 +794,7 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
                            const double *v_b, double *hv, double *hv_b, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8(3 * C);
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8(16 * C);
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
@@ -762,7 +802,7 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride, *D = gW + o_scr;
         SFX(softmax_hessp_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,
-                                W, b, sw, V, v_b, gW, gW + o_gb, D, D + C, D + 2 * C);
+                                W, b, sw, V, v_b, gW, gW + o_gb, D, D + 4 * C, D + 8 * C, D + 12 * C);
     }
     reduce_chunks(part, nt, stride, C * d, hv);
     reduce_chunks(part + o_gb, nt, stride, C, hv_b);
