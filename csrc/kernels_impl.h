@@ -593,6 +593,27 @@ FLR_INLINE double SFX(softmax_point)(double *D, double *P, int64_t C, int64_t i,
     return s * point;
 }
 
+/* Four rows' residuals R (4 x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
+ * gW_k += sum_r R[r][k] x_r, classes in pairs (SFX(axpy4x2)) and the odd one alone, each
+ * sum in row order (bit-identical to row-at-a-time updates). */
+FLR_INLINE void SFX(add_residuals4)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
+                                    const REAL *restrict x, int64_t s, int64_t d)
+{
+    int64_t k = 0;
+    for (; k + 2 <= C; k += 2) {
+        double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
+        double q4[4] = {R[k + 1], R[C + k + 1], R[2 * C + k + 1], R[3 * C + k + 1]};
+        gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
+        gb[k + 1] = gb[k + 1] + q4[0] + q4[1] + q4[2] + q4[3];
+        SFX(axpy4x2)(gW + k * d, gW + (k + 1) * d, r4, q4, x, s, d);
+    }
+    for (; k < C; k++) {
+        double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
+        gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
+        SFX(axpy4)(gW + k * d, r4, x, s, d);
+    }
+}
+
 /* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are 4C-sized scratch.  Unit-stride
  * rows go four at a time: SFX(dot4) shares each load of W_k between four rows, and each
  * sweep over gW_k adds four rows.  Every sum keeps the row-at-a-time order (dot4 is
@@ -626,18 +647,7 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
                 for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
             }
             for (int r = 0; r < 4; r++) loss += SFX(softmax_point)(D + r * C, P + r * C, C, i + r, labels, Y, sw);
-            for (k = 0; k + 2 <= C; k += 2) {
-                double r4[4] = {P[k], P[C + k], P[2 * C + k], P[3 * C + k]};
-                double q4[4] = {P[k + 1], P[C + k + 1], P[2 * C + k + 1], P[3 * C + k + 1]};
-                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-                gb[k + 1] = gb[k + 1] + q4[0] + q4[1] + q4[2] + q4[3];
-                SFX(axpy4x2)(gW + k * d, gW + (k + 1) * d, r4, q4, x0, xs0, d);
-            }
-            for (; k < C; k++) {
-                double r4[4] = {P[k], P[C + k], P[2 * C + k], P[3 * C + k]};
-                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-                SFX(axpy4)(gW + k * d, r4, x0, xs0, d);
-            }
+            SFX(add_residuals4)(gW, gb, P, C, x0, xs0, d);
         }
     }
     for (; i < hi; i++) {
@@ -758,19 +768,7 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
             for (int r = 0; r < 4; r++)
                 SFX(softmax_hessp_point)(D + r * C, U + r * C, P + r * C, R + r * C, C,
                                          sw != NULL ? sw[i + r] : 1.0);
-            int64_t k = 0;
-            for (; k + 2 <= C; k += 2) {
-                double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
-                double q4[4] = {R[k + 1], R[C + k + 1], R[2 * C + k + 1], R[3 * C + k + 1]};
-                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-                gb[k + 1] = gb[k + 1] + q4[0] + q4[1] + q4[2] + q4[3];
-                SFX(axpy4x2)(gW + k * d, gW + (k + 1) * d, r4, q4, x0, xs0, d);
-            }
-            for (; k < C; k++) {
-                double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
-                gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-                SFX(axpy4)(gW + k * d, r4, x0, xs0, d);
-            }
+            SFX(add_residuals4)(gW, gb, R, C, x0, xs0, d);
         }
     }
     for (; i < hi; i++) {
