@@ -28,6 +28,8 @@
  * read from memory once (dot products), stays in L1 for the gradient update. */
 #define FLR_BLOCK_BYTES (24 * 1024)
 #define FLR_MAX_BLOCK 512
+/* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
+#define FLR_ROW_EXPS 256
 
 int flr_openmp_enabled(void)
 {

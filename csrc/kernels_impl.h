@@ -254,8 +254,9 @@ int SFX(flr_log_ndtr)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t 
 /* ------------------------------------------------------------------ row-wise */
 
 /* m = max of the row (NaN if any entry is NaN), *am = first argmax; returns
- * log1p(sum_{k != am} exp(shifted(z_k, m))). */
-static double SFX(row_stats)(const REAL *z, int64_t s, int64_t C, double *m_out, double *s_out)
+ * log1p(sum_{k != am} exp(shifted(z_k, m))).  When e is not NULL, e_k = exp(shifted(z_k,
+ * m)) is kept there (C entries), so that softmax does not compute each exp twice. */
+static double SFX(row_stats)(const REAL *z, int64_t s, int64_t C, double *m_out, double *s_out, double *e)
 {
     double m = z[0];
     int64_t am = 0;
@@ -267,8 +268,11 @@ static double SFX(row_stats)(const REAL *z, int64_t s, int64_t C, double *m_out,
     }
     if (has_nan) m = NAN;
     double acc = 0.0;
-    for (int64_t k = 0; k < C; k++)
-        if (k != am) acc += exp(shifted((double)z[k * s], m));
+    for (int64_t k = 0; k < C; k++) {
+        double ek = exp(shifted((double)z[k * s], m));
+        if (e != NULL) e[k] = ek;
+        if (k != am) acc += ek;
+    }
     *m_out = m;
     *s_out = acc;
     return log1p(acc);
@@ -286,13 +290,17 @@ static int SFX(rowwise)(int kind, int64_t n, int64_t C, const REAL *Z, int64_t z
     for (int64_t i = 0; i < n; i++) {
         const REAL *z = Z + i * zs0;
         REAL *o = out + i * os0;
-        double m, sum;
-        double L = SFX(row_stats)(z, zs1, C, &m, &sum);
+        double m, sum, e[FLR_ROW_EXPS];
+        int keep = kind == SFX(ROW_SOFTMAX) && C <= FLR_ROW_EXPS;
+        double L = SFX(row_stats)(z, zs1, C, &m, &sum, keep ? e : NULL);
         if (kind == SFX(ROW_LSE)) {
             o[0] = (REAL)(m + L);
         } else if (kind == SFX(ROW_SOFTMAX)) {
             double inv = 1.0 / (1.0 + sum);
-            for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(exp(shifted((double)z[k * zs1], m)) * inv);
+            if (keep)
+                for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(e[k] * inv);
+            else
+                for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(exp(shifted((double)z[k * zs1], m)) * inv);
         } else {
             for (int64_t k = 0; k < C; k++) o[k * os1] = (REAL)(shifted((double)z[k * zs1], m) - L);
         }
@@ -389,7 +397,7 @@ int SFX(flr_cross_entropy)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int
     for (int64_t i = 0; i < n; i++) {
         const REAL *z = Z + i * zs0;
         double m, sum;
-        double L = SFX(row_stats)(z, zs1, C, &m, &sum);
+        double L = SFX(row_stats)(z, zs1, C, &m, &sum, NULL);
         double loss;
         if (labels != NULL) {
             loss = L - shifted((double)z[labels[i] * zs1], m);
