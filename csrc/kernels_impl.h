@@ -101,6 +101,45 @@ FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *res
 #endif
 }
 
+/* Scores of four unit-stride rows (stride s) against four weight rows w + t ws: the
+ * sixteen dot products of SFX(dot4) in one sweep, out[r][t] = x_r . w_t (0.5 loads per
+ * FMA; 16 vector accumulators need AVX-512's 32 registers).  Lanes and trees are
+ * SFX(dot)'s, so every score is bit-identical to it. */
+FLR_INLINE void SFX(dot4x4)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t ws,
+                            int64_t d, double out[4][4])
+{
+#if defined(FLR_VECTOR)
+    flr_v8d a[4][4];
+    for (int r = 0; r < 4; r++)
+        for (int t = 0; t < 4; t++) a[r][t] = (flr_v8d){0.0};
+    int64_t j = 0;
+    for (; j + 8 <= d; j += 8) {
+        flr_v8d y[4];
+        for (int r = 0; r < 4; r++) y[r] = SFX(load8)(x + r * s + j);
+        for (int t = 0; t < 4; t++) {
+            flr_v8d wt = load8_f64(w + t * ws + j);
+            for (int r = 0; r < 4; r++) a[r][t] += y[r] * wt;
+        }
+    }
+    for (int r = 0; r < 4; r++) {
+        const REAL *xr = x + r * s;
+        for (int t = 0; t < 4; t++) {
+            flr_v8d q = a[r][t];
+            const double *wt = w + t * ws;
+            double acc = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+            for (int64_t u = j; u < d; u++) acc += (double)xr[u] * wt[u];
+            out[r][t] = acc;
+        }
+    }
+#else
+    for (int t = 0; t < 4; t++) {
+        double z4[4];
+        SFX(dot4)(x, s, w + t * ws, d, z4);
+        for (int r = 0; r < 4; r++) out[r][t] = z4[r];
+    }
+#endif
+}
+
 /* (x . w, x . v): two dot products of SFX(dot) (8 lanes each, the same order). */
 FLR_INLINE void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double *restrict w,
                               const double *restrict v, int64_t d, double *xw, double *xv)
@@ -601,13 +640,41 @@ FLR_INLINE double SFX(softmax_point)(double *D, double *P, int64_t C, int64_t i,
     return s * point;
 }
 
+/* SFX(axpy4) into four gradient rows g + t gs with coefficients q[t] in one sweep over
+ * the four rows x + r s: each element gets the same four additions in the same order. */
+FLR_INLINE void SFX(axpy4x4)(double *restrict g, int64_t gs, const double q[4][4], const REAL *restrict x,
+                             int64_t s, int64_t d)
+{
+    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
+    for (int64_t j = 0; j < d; j++) {
+        double y0 = (double)x0[j], y1 = (double)x1[j], y2 = (double)x2[j], y3 = (double)x3[j];
+        for (int t = 0; t < 4; t++) {
+            double u = g[t * gs + j];
+            u += q[t][0] * y0;
+            u += q[t][1] * y1;
+            u += q[t][2] * y2;
+            u += q[t][3] * y3;
+            g[t * gs + j] = u;
+        }
+    }
+}
+
 /* Four rows' residuals R (4 x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
- * gW_k += sum_r R[r][k] x_r, classes in pairs (SFX(axpy4x2)) and the odd one alone, each
+ * gW_k += sum_r R[r][k] x_r, classes in quads (SFX(axpy4x4)), then pairs (SFX(axpy4x2))
+ * and the odd one alone, each
  * sum in row order (bit-identical to row-at-a-time updates). */
 FLR_INLINE void SFX(add_residuals4)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
                                     const REAL *restrict x, int64_t s, int64_t d)
 {
     int64_t k = 0;
+    for (; k + 4 <= C; k += 4) {
+        double q[4][4];
+        for (int t = 0; t < 4; t++) {
+            for (int r = 0; r < 4; r++) q[t][r] = R[r * C + k + t];
+            gb[k + t] = gb[k + t] + q[t][0] + q[t][1] + q[t][2] + q[t][3];
+        }
+        SFX(axpy4x4)(gW + k * d, d, q, x, s, d);
+    }
     for (; k + 2 <= C; k += 2) {
         double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
         double q4[4] = {R[k + 1], R[C + k + 1], R[2 * C + k + 1], R[3 * C + k + 1]};
@@ -638,10 +705,26 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
     int64_t i = lo;
     if (xs1 == 1 || d <= 1) {
+        /* contiguous rows: the next four rows are prefetched while these are computed */
+        int contiguous = xs0 == d;
+        const char *pf = (const char *)(X + lo * xs0);
+        int64_t group_lines = (4 * (int64_t)sizeof(REAL) * d + 63) / 64;
         for (; i + 4 <= hi; i += 4) {
             const REAL *x0 = X + i * xs0;
+            if (contiguous) {
+                const char *next = (const char *)(x0 + 4 * xs0);
+                const char *next_end = (const char *)(X + (i + 8 < hi ? i + 8 : hi) * xs0);
+                pf = pf > next ? pf : next;
+                prefetch_lines(&pf, next_end, group_lines);
+            }
             double z4[4];
             int64_t k = 0;
+            for (; k + 4 <= C; k += 4) {
+                double z44[4][4];
+                SFX(dot4x4)(x0, xs0, W + k * d, d, d, z44);
+                for (int r = 0; r < 4; r++)
+                    for (int t = 0; t < 4; t++) D[r * C + k + t] = z44[r][t] + b[k + t];
+            }
             for (; k + 2 <= C; k += 2) {
                 double z4b[4];
                 SFX(dot4x2)(x0, xs0, W + k * d, W + (k + 1) * d, d, z4, z4b);
