@@ -412,16 +412,27 @@ int SFX(flr_cosine_similarity)(int64_t n, int64_t d, const REAL *U, int64_t us0,
 }
 
 /* ------------------------------------------------------------------ per-sample losses */
+/* Binary cross-entropy of len samples with the branch-free formulas (the loop vectorizes
+ * in the ISA clones, as the fused kernels' pointwise part). */
+FLR_CLONES static void SFX(bce_segment)(const REAL *z, int64_t zs, const double *y, REAL *out, int64_t os,
+                                        int64_t len)
+{
+    for (int64_t i = 0; i < len; i++) {
+        double loss, residual;
+        logistic_point_vec((double)z[i * zs], y[i], &loss, &residual);
+        out[i * os] = (REAL)loss;
+    }
+}
+
 int SFX(flr_binary_cross_entropy)(int64_t n, const REAL *z, int64_t zs, const double *y,
                                   REAL *out, int64_t os, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n >= FLR_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        double loss, residual;
-        logistic_point((double)z[i * zs], y[i], &loss, &residual);
-        out[i * os] = (REAL)loss;
+    if (n < FLR_PAR_MIN) nt = 1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+    for (int c = 0; c < nt; c++) {
+        int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
+        SFX(bce_segment)(z + lo * zs, zs, y + lo, out + lo * os, os, hi - lo);
     }
     return 0;
 }
