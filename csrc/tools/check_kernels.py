@@ -96,7 +96,7 @@ for dt in (np.float64, np.float32):
                     h2[:] = X64.T @ hh; hb2 = hh.sum()
                     close(f"logistic_hessp {tag}", h1, h2, tol(dt, True), atol=tol(dt, True) * np.abs(h2).max())
                     close(f"logistic_hessp b {tag}", hb1, hb2, tol(dt, True), atol=tol(dt, True) * np.abs(h2).max())
-                    for C in (1, 2, 4):
+                    for C in (1, 2, 4, 7):  # 7: the class quad, pair and single paths
                         W = rng.standard_normal((C, d)) * 0.3; b = rng.standard_normal(C)
                         lab = rng.integers(0, C, size=n); Yc = rng.dirichlet(np.ones(C), size=n)
                         for labs, Y in [(lab, np.zeros((0, 0))), (np.zeros(0, np.int64), Yc)]:
