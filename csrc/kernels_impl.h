@@ -671,9 +671,9 @@ FLR_INLINE void SFX(axpy4x4)(double *restrict g, int64_t gs, const double q[4][4
 }
 
 /* Four rows' residuals R (4 x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
- * gW_k += sum_r R[r][k] x_r, classes in quads (SFX(axpy4x4)), then pairs (SFX(axpy4x2))
- * and the odd one alone, each
- * sum in row order (bit-identical to row-at-a-time updates). */
+ * gW_k += sum_r R[r][k] x_r, classes in quads (SFX(axpy4x4)), then a pair
+ * (SFX(axpy4x2)), then the odd one alone; each sum in row order (bit-identical to
+ * row-at-a-time updates). */
 FLR_INLINE void SFX(add_residuals4)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
                                     const REAL *restrict x, int64_t s, int64_t d)
 {
@@ -701,10 +701,12 @@ FLR_INLINE void SFX(add_residuals4)(double *restrict gW, double *restrict gb, co
 }
 
 /* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are 4C-sized scratch.  Unit-stride
- * rows go four at a time: SFX(dot4) shares each load of W_k between four rows, and each
- * sweep over gW_k adds four rows.  Every sum keeps the row-at-a-time order (dot4 is
- * bit-identical to dot, the four axpys are applied in row order), so the result does not
- * depend on the grouping. */
+ * rows go four at a time and classes four at a time (then a pair, then one):
+ * SFX(dot4x4) shares each load of a row between four classes and each load of W_k
+ * between four rows, and each sweep of SFX(add_residuals4) adds four rows to four
+ * gradient rows.  Every sum keeps the row-at-a-time order (the dot products are
+ * bit-identical to SFX(dot), the updates are applied in row order), so the result does
+ * not depend on the grouping. */
 FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                          int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
                                          const double *W, const double *b, const double *sw,
@@ -845,8 +847,9 @@ FLR_INLINE void SFX(softmax_hessp_point)(double *D, const double *U, double *P, 
 }
 
 /* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P, R are 4C-sized scratch.
- * Unit-stride rows go four at a time and classes two at a time, as in
- * SFX(softmax_rows): the same sums in the same order as one row at a time. */
+ * Unit-stride rows go four at a time: the scores of W_k and V_k in one sweep
+ * (SFX(dot4x2)), the update through SFX(add_residuals4) as in SFX(softmax_rows); the
+ * same sums in the same order as one row at a time. */
 FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                                int64_t xs0, int64_t xs1, const double *W, const double *b,
                                                const double *sw, const double *V, const double *v_b,
