@@ -184,19 +184,18 @@ def memory_child(case):
     dtype = np.dtype(dtype_name)
     target = 1.6e9
     if kind == "binary":
-        d = 100
+        d, n_classes = 100, 2
         n = int(target // (d * dtype.itemsize))
         X, y = make_binary(n, d, seed=1, dtype=dtype)
         max_iter = 200
     else:
-        d = 50
+        d, n_classes = 50, 10
         n = int(target // (d * dtype.itemsize))
-        X, y = make_multinomial(n, d, 10, seed=1, dtype=dtype)
+        X, y = make_multinomial(n, d, n_classes, seed=1, dtype=dtype)
         max_iter = 5  # memory does not depend on the iteration count; keeps it short
     # Compile outside the measurement with the solver the full fit will take: on the
     # slice, "auto" would pick L-BFGS and leave the Hessian-vector kernels uncompiled
     # (a cold Numba cache then put their compilation inside the measured fit).
-    n_classes = 2 if kind == "binary" else 10
     warm_solver = choose_solver(n, d, n_classes) if solver == "auto" else solver
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
