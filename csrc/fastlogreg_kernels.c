@@ -358,6 +358,12 @@ FLR_INLINE flr_v8d load8_f32(const float *p)
     memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, flr_v8d);
 }
+/* The final tree of a vector of 8 partial sums: the one of SFX(dot), so that every
+ * multi-row dot product stays bit-identical to it. */
+FLR_INLINE double sum8(flr_v8d q)
+{
+    return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+}
 #endif
 
 #define REAL double

@@ -50,7 +50,7 @@ FLR_INLINE void SFX(dot4)(const REAL *restrict x, int64_t s, const double *restr
     }
     for (int r = 0; r < 4; r++) {
         flr_v8d q = a[r];
-        double acc = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+        double acc = sum8(q);
         const REAL *xr = x + r * s;
         for (int64_t t = j; t < d; t++) acc += (double)xr[t] * w[t];
         out[r] = acc;
@@ -85,8 +85,8 @@ FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *res
     }
     for (int r = 0; r < 4; r++) {
         flr_v8d q = a[r], u = c[r];
-        double accw = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
-        double accv = ((u[0] + u[1]) + (u[2] + u[3])) + ((u[4] + u[5]) + (u[6] + u[7]));
+        double accw = sum8(q);
+        double accv = sum8(u);
         const REAL *xr = x + r * s;
         for (int64_t t = j; t < d; t++) {
             accw += (double)xr[t] * w[t];
@@ -126,7 +126,7 @@ FLR_INLINE void SFX(dot4x4)(const REAL *restrict x, int64_t s, const double *res
         for (int t = 0; t < 4; t++) {
             flr_v8d q = a[r][t];
             const double *wt = w + t * ws;
-            double acc = ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+            double acc = sum8(q);
             for (int64_t u = j; u < d; u++) acc += (double)xr[u] * wt[u];
             out[r][t] = acc;
         }
