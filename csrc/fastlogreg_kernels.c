@@ -28,6 +28,9 @@
  * read from memory once (dot products), stays in L1 for the gradient update. */
 #define FLR_BLOCK_BYTES (24 * 1024)
 #define FLR_MAX_BLOCK 512
+/* Rows per block of the narrow (d <= 16) binary kernel: the block, converted to double,
+ * takes 8 KiB or 16 KiB of L1. */
+#define FLR_NARROW_BLOCK 64
 /* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
 #define FLR_ROW_EXPS 256
 
@@ -210,18 +213,20 @@ FLR_INLINE double exp_nonpositive(double x)
     return p * bits_double((1023 - h1) << 52) * bits_double((1023 - h2) << 52);
 }
 
-/* log1p(x) for x in [0, 1] (also NaN), fdlibm's method: u = 1 + x with its rounding error
- * c = (x - (u - 1)) / u carried along (both subtractions exact for x in [0, 1]),
- * u = 2^k m with m in [sqrt(1/2), sqrt(2)), log m = f - hfsq + s (hfsq + R(s^2)),
- * f = m - 1, s = f / (2 + f), fdlibm's minimax R.  Within 1 ulp of log1p. */
-FLR_INLINE double log1p_unit(double x)
+/* log1p(x) for x in [0, 1] (also NaN) given inv = 1 / (1 + x), fdlibm's method: u = 1 + x
+ * with its rounding error c = (x - (u - 1)) / u carried along (both subtractions exact for
+ * x in [0, 1]; c / u as c inv: c matters only where it is tiny against the result, or
+ * where u = 1 and inv = 1 exactly), u = 2^k m with m in [sqrt(1/2), sqrt(2)),
+ * log m = f - hfsq + s (hfsq + R(s^2)), f = m - 1, s = f / (2 + f), fdlibm's minimax R.
+ * Within 1 ulp of log1p. */
+FLR_INLINE double log1p_unit_inv(double x, double inv)
 {
     double u = 1.0 + x;
     uint64_t bits = double_bits(u);
     uint64_t k = (bits - SQRT_HALF_BITS) >> 52; /* 0 or 1: u >= 1 > sqrt(1/2), no borrow */
     double m = bits_double(bits - (k << 52));
     double kf = bits_double(ROUND_MAGIC_BITS + k) - ROUND_MAGIC;
-    double c = (x - (u - 1.0)) / u;
+    double c = (x - (u - 1.0)) * inv;
     double f = m - 1.0;
     double hfsq = 0.5 * f * f;
     double s = f / (2.0 + f);
@@ -233,12 +238,14 @@ FLR_INLINE double log1p_unit(double x)
     return x == x ? result : x;
 }
 
+/* log1p(x) for x in [0, 1] (also NaN): log1p_unit_inv with its own division. */
+FLR_INLINE double log1p_unit(double x) { return log1p_unit_inv(x, 1.0 / (1.0 + x)); }
+
 /* Binary cross-entropy and residual as logistic_point below, from the branch-free exp and
  * log1p and selections only: a loop over rows of this vectorizes. */
-FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *residual)
+FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, double *residual)
 {
-    double e = exp_nonpositive(-fabs(z));
-    double l1 = log1p_unit(e), inv = 1.0 / (1.0 + e), ei = e * inv;
+    double inv = 1.0 / (1.0 + e), l1 = log1p_unit_inv(e, inv), ei = e * inv;
     double sp_pos = (z > 0.0 ? z : 0.0) + l1;
     double sp_neg = (z < 0.0 ? -z : 0.0) + l1;
     double s_pos = z >= 0.0 ? inv : ei;
@@ -246,6 +253,11 @@ FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *res
     double soft = y * sp_neg + (1.0 - y) * sp_pos;
     *loss = y == 1.0 ? sp_neg : (y == 0.0 ? sp_pos : soft);
     *residual = y == 1.0 ? -s_neg : s_pos - y;
+}
+
+FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *residual)
+{
+    logistic_point_exp(z, exp_nonpositive(-fabs(z)), y, loss, residual);
 }
 
 /* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
@@ -363,6 +375,21 @@ FLR_INLINE flr_v8d load8_f32(const float *p)
 FLR_INLINE double sum8(flr_v8d q)
 {
     return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
+}
+typedef int64_t flr_v8l __attribute__((vector_size(64)));
+/* Lanes (a0 + a1, a2 + a3, a4 + a5, a6 + a7, b0 + b1, ..., b6 + b7). */
+FLR_INLINE flr_v8d pair_sums(flr_v8d a, flr_v8d b)
+{
+    const flr_v8l even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = {1, 3, 5, 7, 9, 11, 13, 15};
+    return __builtin_shuffle(a, b, even) + __builtin_shuffle(a, b, odd);
+}
+/* sum8 of eight vectors at once: lane r is sum8(s[r]), by the same additions (a
+ * transposing tree of 14 shuffles and 7 vector adds instead of 8 scalar trees). */
+FLR_INLINE flr_v8d sum8x8(const flr_v8d s[8])
+{
+    flr_v8d p0 = pair_sums(s[0], s[1]), p1 = pair_sums(s[2], s[3]);
+    flr_v8d p2 = pair_sums(s[4], s[5]), p3 = pair_sums(s[6], s[7]);
+    return pair_sums(pair_sums(p0, p1), pair_sums(p2, p3));
 }
 #endif
 

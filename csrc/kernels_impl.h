@@ -477,12 +477,14 @@ FLR_INLINE void SFX(block_pointwise)(int link, int64_t nb, const double *z, cons
                                         const double *sw, double *restrict loss, double *restrict r)
 {
     if (link == SFX(LINK_LOGIT)) {
+        double e[FLR_MAX_BLOCK];
+        for (int64_t k = 0; k < nb; k++) e[k] = exp_nonpositive(-fabs(z[k]));
         if (sw == NULL) {
-            for (int64_t k = 0; k < nb; k++) logistic_point_vec(z[k], y[k], &loss[k], &r[k]);
+            for (int64_t k = 0; k < nb; k++) logistic_point_exp(z[k], e[k], y[k], &loss[k], &r[k]);
         } else {
             for (int64_t k = 0; k < nb; k++) {
                 double l, q;
-                logistic_point_vec(z[k], y[k], &l, &q);
+                logistic_point_exp(z[k], e[k], y[k], &l, &q);
                 loss[k] = l * sw[k];
                 r[k] = q * sw[k];
             }
@@ -585,6 +587,113 @@ FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_
     acc[1] = grad_b;
 }
 
+#if defined(FLR_VECTOR)
+/* Row x of narrow X as (lo, hi) = (x[0:8], x[8:16]) with the lanes past d zeroed (hi only
+ * when `wide`).  A safe row is read whole from X, past its end; any other row is first
+ * copied into a zero-padded buffer, so both give the same lanes. */
+FLR_INLINE void SFX(narrow_row)(const REAL *x, int safe, int64_t d, const int wide, flr_v8l mlo,
+                                flr_v8l mhi, flr_v8d *lo, flr_v8d *hi)
+{
+    REAL pad[16];
+    if (!safe) {
+        for (int64_t j = 0; j < 16; j++) pad[j] = j < d ? x[j] : (REAL)0;
+        x = pad;
+    }
+    if (wide) {
+        *lo = SFX(load8)(x);
+        *hi = (flr_v8d)((flr_v8l)SFX(load8)(x + 8) & mhi);
+    } else {
+        *lo = (flr_v8d)((flr_v8l)SFX(load8)(x) & mlo);
+    }
+}
+
+/* SFX(binary_rows) for narrow X (d <= 16, wide = d > 8; unit column stride, row stride
+ * xs0 >= d).  A row is one or two 8-lane vectors (SFX(narrow_row)), kept converted to
+ * double for its block of FLR_NARROW_BLOCK rows, and the gradient lives in two vector
+ * registers for the whole chunk.  Per block: (1) the scores, 8 rows at a time: lanes
+ * x_l w_l (+ x_{l+8} w_{l+8}), then the 8 rows' sum8 trees at once (sum8x8); the other
+ * rows one by one with the same lanes and tree; (2) losses and residuals
+ * (SFX(block_pointwise)); (3) the loss and grad_b sums in 8 lanes (lane = row - lo mod 8;
+ * the rows after the chunk's last full 8 added in row order) and g += r_k x_k in row order.
+ * A row is read whole past its end only below `safe_end`, where the read stays inside X. */
+FLR_INLINE void SFX(narrow_body)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
+                                 const int wide, const REAL *X, int64_t xs0, const double *y,
+                                 const double *w, double b, const double *sw, double *restrict g,
+                                 double *acc)
+{
+    double zb[FLR_NARROW_BLOCK], lb[FLR_NARROW_BLOCK], rb[FLR_NARROW_BLOCK], wpad[16];
+    flr_v8d xb[FLR_NARROW_BLOCK][2];
+    flr_v8l mlo, mhi;
+    for (int64_t j = 0; j < 16; j++) wpad[j] = j < d ? w[j] : 0.0;
+    for (int l = 0; l < 8; l++) {
+        mlo[l] = l < d ? -1 : 0;
+        mhi[l] = l + 8 < d ? -1 : 0;
+    }
+    flr_v8d wlo = load8_f64(wpad), whi = load8_f64(wpad + 8), glo = {0.0}, ghi = {0.0};
+    flr_v8d lossv = {0.0}, gbv = {0.0};
+    double loss_tail = 0.0, gb_tail = 0.0;
+    /* Contiguous rows: the next block is prefetched while this one is scored. */
+    int64_t group_lines = (8 * d * (int64_t)sizeof(REAL) + 63) / 64;
+    const char *pf = (const char *)(X + lo * xs0);
+    for (int64_t i0 = lo; i0 < hi; i0 += FLR_NARROW_BLOCK) {
+        int64_t nb = hi - i0 < FLR_NARROW_BLOCK ? hi - i0 : FLR_NARROW_BLOCK;
+        const REAL *Xb = X + i0 * xs0;
+        const char *pf_end = pf;
+        if (xs0 == d) {
+            int64_t next_end = i0 + nb + FLR_NARROW_BLOCK < hi ? i0 + nb + FLR_NARROW_BLOCK : hi;
+            const char *next = (const char *)(Xb + nb * xs0);
+            pf = pf > next ? pf : next;
+            pf_end = (const char *)(X + next_end * xs0);
+        }
+        int64_t k = 0;
+        for (; k + 8 <= nb && i0 + k + 8 <= safe_end; k += 8) {
+            flr_v8d s[8];
+            for (int r = 0; r < 8; r++) {
+                SFX(narrow_row)(Xb + (k + r) * xs0, 1, d, wide, mlo, mhi, &xb[k + r][0], &xb[k + r][1]);
+                s[r] = xb[k + r][0] * wlo;
+                if (wide) s[r] += xb[k + r][1] * whi;
+            }
+            flr_v8d z = sum8x8(s) + b;
+            memcpy(zb + k, &z, sizeof z);
+            prefetch_lines(&pf, pf_end, group_lines);
+        }
+        for (; k < nb; k++) {
+            SFX(narrow_row)(Xb + k * xs0, i0 + k < safe_end, d, wide, mlo, mhi, &xb[k][0], &xb[k][1]);
+            flr_v8d s = xb[k][0] * wlo;
+            if (wide) s += xb[k][1] * whi;
+            zb[k] = sum8(s) + b;
+        }
+        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
+        for (k = 0; k + 8 <= nb; k += 8) {
+            lossv += load8_f64(lb + k);
+            gbv += load8_f64(rb + k);
+        }
+        for (; k < nb; k++) {
+            loss_tail += lb[k];
+            gb_tail += rb[k];
+        }
+        for (k = 0; k < nb; k++) {
+            glo += rb[k] * xb[k][0];
+            if (wide) ghi += rb[k] * xb[k][1];
+        }
+    }
+    double gpad[16];
+    memcpy(gpad, &glo, sizeof glo);
+    memcpy(gpad + 8, &ghi, sizeof ghi);
+    for (int64_t j = 0; j < d; j++) g[j] = gpad[j];
+    acc[0] = sum8(lossv) + loss_tail;
+    acc[1] = sum8(gbv) + gb_tail;
+}
+
+FLR_CLONES static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
+                                               const REAL *X, int64_t xs0, const double *y, const double *w,
+                                               double b, const double *sw, double *restrict g, double *acc)
+{
+    if (d > 8) SFX(narrow_body)(link, lo, hi, safe_end, d, 1, X, xs0, y, w, b, sw, g, acc);
+    else SFX(narrow_body)(link, lo, hi, safe_end, d, 0, X, xs0, y, w, b, sw, g, acc);
+}
+#endif
+
 static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
                                  const double *y, const double *w, double b, const double *sw,
                                  double *grad_w, double *result, int n_threads)
@@ -594,11 +703,23 @@ static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, 
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
+    /* Narrow rows (d <= 16) are read as whole 8-lane vectors: rows below safe_end can be
+     * read 8 (d <= 8) or 16 elements from their start without leaving X. */
+    int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
+    int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
+    (void)narrow;
+    (void)safe_end;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
-        SFX(binary_rows)(link, chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
-                         y, w, b, sw, g, g + dp);
+        int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
+#if defined(FLR_VECTOR)
+        if (narrow) {
+            SFX(binary_rows_narrow)(link, lo, hi, safe_end, d, X, xs0, y, w, b, sw, g, g + dp);
+            continue;
+        }
+#endif
+        SFX(binary_rows)(link, lo, hi, d, X, xs0, xs1, y, w, b, sw, g, g + dp);
     }
     reduce_chunks(part, nt, stride, d, grad_w);
     reduce_chunks(part + dp, nt, stride, 2, result);
@@ -819,6 +940,12 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
+    /* Narrow rows (d <= 16) are read as whole 8-lane vectors: rows below safe_end can be
+     * read 8 (d <= 8) or 16 elements from their start without leaving X. */
+    int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
+    int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
+    (void)narrow;
+    (void)safe_end;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;

@@ -118,6 +118,43 @@ def test_adapter_strides(dtype):
         np.testing.assert_allclose(g, g0, rtol=rtol, atol=rtol * np.abs(g0).max(), err_msg=name)
 
 
+@needs_c
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_narrow_rows_ignore_what_lies_past_the_row(dtype):
+    """Rows of at most 16 features are read as whole 8-lane vectors, past the row's end
+    (kernels_impl.h, narrow_row): what lies there -- the next row, or NaN and inf in the
+    gap of a strided view -- must not reach the result, nor may a read leave the array
+    (the last rows of X are read from a padded copy; the ASan run of check_kernels.py
+    checks the reads). Each case is compared with the reference, the strided view also
+    with the contiguous copy."""
+    c = _c()
+    rng = np.random.default_rng(SEED)
+    for d in (1, 2, 7, 8, 9, 10, 15, 16, 17):
+        for n in (1, 5, 9, 70, 203):
+            wide = np.full((n, d + 5), np.nan, dtype)
+            wide[:, d + 1] = np.inf
+            wide[:, :d] = rng.standard_normal((n, d)) * 2
+            X = wide[:, :d]  # row stride d + 5, the gap NaN and inf
+            y = (rng.random(n) < 0.5).astype(np.float64)
+            sw = rng.random(n) + 0.5
+            w = rng.standard_normal(d)
+            for kernel, weights in (("logistic_loss_grad", np.zeros(0)), ("logistic_loss_grad", sw),
+                                    ("probit_loss_grad", sw)):
+                want_g = np.empty(d)
+                want = getattr(reference, kernel)(np.ascontiguousarray(X, np.float64), y, w, 0.3,
+                                                  weights, want_g, 1)
+                outs = []
+                for V in (X, np.ascontiguousarray(X)):
+                    g = np.empty(d)
+                    got = getattr(c, kernel)(V, y, w, 0.3, weights, g, 2)
+                    what = f"{kernel} d={d} n={n} weighted={weights.size > 0} C-contiguous={V.flags.c_contiguous}"
+                    np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=what)
+                    np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-12 * np.abs(want_g).max(),
+                                               err_msg=what)
+                    outs.append(np.concatenate([got, g]))
+                np.testing.assert_allclose(outs[0], outs[1], rtol=1e-14, atol=1e-14 * np.abs(outs[1]).max())
+
+
 def reference_sigmoid(X, scale):
     out = np.empty(X.shape, X.dtype)
     reference.sigmoid(X, scale, out, 1)

@@ -41,7 +41,7 @@ def tol(dt, fused=False):
     return 1e-5 if fused else 4 * np.finfo(np.float32).eps
 
 
-shapes = [(1, 1), (1, 5), (3, 1), (7, 2), (33, 13)] + ([] if SMALL else [(1000, 37)])
+shapes = [(1, 1), (1, 5), (3, 1), (7, 2), (33, 13), (75, 8), (20, 16)] + ([] if SMALL else [(1000, 37), (1000, 10)])
 NT = [1, 2, 3]
 for dt in (np.float64, np.float32):
     for (n, d) in shapes:
