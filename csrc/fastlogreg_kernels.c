@@ -52,6 +52,7 @@ int flr_openmp_enabled(void)
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
     && !defined(__AVX2__) && !defined(FLR_NO_CLONES)
 #define FLR_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
+#define FLR_HAVE_CLONES 1
 #else
 #define FLR_CLONES
 #endif
@@ -364,12 +365,51 @@ FLR_INLINE flr_v8d load8_f64(const double *p)
     memcpy(&v, p, sizeof v);
     return v;
 }
+/* 8 floats to 8 doubles.  GCC 12 splits the vector conversion into two half-width
+ * vcvtps2pd plus an extract and an insert, also for AVX-512, where one vcvtps2pd does
+ * it: in the float32 kernels that tripled the cost of every load.  The intrinsic needs
+ * a function compiled for AVX-512: in a multi-versioned build cvt8_v4 is one, inlined
+ * only into the x86-64-v4 clones, and called there through a flag set at load time
+ * from the same CPU test that makes the loader pick those clones (GCC unswitches the
+ * loops on it).  The other clones keep a call they never execute.  Either way the
+ * values are the same: the conversion is exact. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+FLR_INLINE flr_v8d load8_f32(const float *p)
+{
+    __m512d c = _mm512_cvtps_pd(_mm256_loadu_ps(p));
+    flr_v8d v;
+    memcpy(&v, &c, sizeof v);
+    return v;
+}
+#else
+#if defined(FLR_HAVE_CLONES)
+#include <immintrin.h>
+static int flr_cpu_v4;
+__attribute__((constructor)) static void flr_detect_cpu(void)
+{
+    __builtin_cpu_init();
+    flr_cpu_v4 = __builtin_cpu_supports("x86-64-v4");
+}
+__attribute__((target("arch=x86-64-v4"))) static inline void cvt8_v4(const float *p, double *out)
+{
+    _mm512_storeu_pd(out, _mm512_cvtps_pd(_mm256_loadu_ps(p)));
+}
+#endif
 FLR_INLINE flr_v8d load8_f32(const float *p)
 {
     flr_v8f v;
+#if defined(FLR_HAVE_CLONES)
+    if (flr_cpu_v4) {
+        flr_v8d out;
+        cvt8_v4(p, (double *)&out);
+        return out;
+    }
+#endif
     memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, flr_v8d);
 }
+#endif
 /* The final tree of a vector of 8 partial sums: the one of SFX(dot), so that every
  * multi-row dot product stays bit-identical to it. */
 FLR_INLINE double sum8(flr_v8d q)
