@@ -431,6 +431,17 @@ FLR_INLINE flr_v8d sum8x8(const flr_v8d s[8])
     flr_v8d p2 = pair_sums(s[4], s[5]), p3 = pair_sums(s[6], s[7]);
     return pair_sums(pair_sums(p0, p1), pair_sums(p2, p3));
 }
+/* tail_keep[r]: the last r of 8 lanes all ones (a mask for SFX(tail8)). */
+static const int64_t tail_keep[8][8] = {
+    {0, 0, 0, 0, 0, 0, 0, 0},     {0, 0, 0, 0, 0, 0, 0, -1},     {0, 0, 0, 0, 0, 0, -1, -1},
+    {0, 0, 0, 0, 0, -1, -1, -1},  {0, 0, 0, 0, -1, -1, -1, -1},  {0, 0, 0, -1, -1, -1, -1, -1},
+    {0, 0, -1, -1, -1, -1, -1, -1}, {0, -1, -1, -1, -1, -1, -1, -1}};
+/* sum8 of four vectors at once: lane r < 4 is sum8(s[r]), by the same additions. */
+FLR_INLINE flr_v8d sum8x4(const flr_v8d s[4])
+{
+    flr_v8d h = pair_sums(pair_sums(s[0], s[1]), pair_sums(s[2], s[3]));
+    return pair_sums(h, h);
+}
 #endif
 
 #define REAL double

@@ -4,10 +4,34 @@
 
 /* ------------------------------------------------------------------ row helpers */
 
-/* sum_j x_j w_j in double.  Unit stride: 8 independent accumulators, added in a fixed
- * tree (the compiler vectorizes them; the order does not depend on the ISA). */
+#if defined(FLR_VECTOR)
+/* The last 8 elements of a unit-stride row of d >= 8 (x + d - 8) with the lanes that the
+ * 8-wide loop already summed (all but the last d % 8) zeroed: the row's tail as one
+ * vector, added to the lane accumulators (instead of one element at a time after them). */
+FLR_INLINE flr_v8d SFX(tail8)(const REAL *x, int64_t d)
+{
+    flr_v8l keep;
+    memcpy(&keep, tail_keep[d & 7], sizeof keep);
+    return (flr_v8d)((flr_v8l)SFX(load8)(x + d - 8) & keep);
+}
+#endif
+
+/* sum_j x_j w_j in double.  Unit stride: 8 lane accumulators (lane l sums the j = l mod 8;
+ * with d >= 8 the last d % 8 elements join their lanes through SFX(tail8)), added in the
+ * fixed tree of sum8; the order does not depend on the ISA.  The multi-row versions below
+ * compute exactly these lanes and trees, so a score does not depend on which of them
+ * computed it. */
 FLR_INLINE double SFX(dot)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d)
 {
+#if defined(FLR_VECTOR)
+    if (s == 1 && d >= 8) {
+        flr_v8d a = {0.0};
+        int64_t j = 0;
+        for (; j + 8 <= d; j += 8) a += SFX(load8)(x + j) * load8_f64(w + j);
+        if (j < d) a += SFX(tail8)(x, d) * load8_f64(w + d - 8);
+        return sum8(a);
+    }
+#endif
     if (s == 1) {
         double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
         int64_t j = 0;
@@ -31,33 +55,33 @@ FLR_INLINE double SFX(dot)(const REAL *restrict x, int64_t s, const double *rest
 }
 
 /* The dot products of four unit-stride rows (x, x + s, x + 2s, x + 3s) with w: each load
- * of w serves four rows, and the 8 partial sums of each row stay in registers.  Per row
- * the 8 lanes and their final tree are those of SFX(dot): every score is bit-identical
- * to SFX(dot)'s. */
+ * of w serves four rows, the 8 lanes of each row stay in registers and the four trees
+ * run as one (sum8x4).  Every score is bit-identical to SFX(dot)'s. */
 FLR_INLINE void SFX(dot4)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d,
                           double *out)
 {
 #if defined(FLR_VECTOR)
-    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    flr_v8d a[4] = {{0.0}, {0.0}, {0.0}, {0.0}};
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        flr_v8d wj = load8_f64(w + j);
-        a[0] += SFX(load8)(x0 + j) * wj;
-        a[1] += SFX(load8)(x1 + j) * wj;
-        a[2] += SFX(load8)(x2 + j) * wj;
-        a[3] += SFX(load8)(x3 + j) * wj;
+    if (d >= 8) {
+        const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
+        flr_v8d a[4] = {{0.0}, {0.0}, {0.0}, {0.0}};
+        int64_t j = 0;
+        for (; j + 8 <= d; j += 8) {
+            flr_v8d wj = load8_f64(w + j);
+            a[0] += SFX(load8)(x0 + j) * wj;
+            a[1] += SFX(load8)(x1 + j) * wj;
+            a[2] += SFX(load8)(x2 + j) * wj;
+            a[3] += SFX(load8)(x3 + j) * wj;
+        }
+        if (j < d) {
+            flr_v8d wt = load8_f64(w + d - 8);
+            for (int r = 0; r < 4; r++) a[r] += SFX(tail8)(x + r * s, d) * wt;
+        }
+        flr_v8d z = sum8x4(a);
+        for (int r = 0; r < 4; r++) out[r] = z[r];
+        return;
     }
-    for (int r = 0; r < 4; r++) {
-        flr_v8d q = a[r];
-        double acc = sum8(q);
-        const REAL *xr = x + r * s;
-        for (int64_t t = j; t < d; t++) acc += (double)xr[t] * w[t];
-        out[r] = acc;
-    }
-#else
-    for (int r = 0; r < 4; r++) out[r] = SFX(dot)(x + r * s, 1, w, d);
 #endif
+    for (int r = 0; r < 4; r++) out[r] = SFX(dot)(x + r * s, 1, w, d);
 }
 
 /* Scores of four unit-stride rows (stride s) against two weight rows w, v: the eight
@@ -67,38 +91,41 @@ FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *res
                             const double *restrict v, int64_t d, double *out_w, double *out_v)
 {
 #if defined(FLR_VECTOR)
-    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    flr_v8d a[4] = {{0.0}, {0.0}, {0.0}, {0.0}}, c[4] = {{0.0}, {0.0}, {0.0}, {0.0}};
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        flr_v8d wj = load8_f64(w + j), vj = load8_f64(v + j);
-        flr_v8d y0 = SFX(load8)(x0 + j), y1 = SFX(load8)(x1 + j);
-        flr_v8d y2 = SFX(load8)(x2 + j), y3 = SFX(load8)(x3 + j);
-        a[0] += y0 * wj;
-        c[0] += y0 * vj;
-        a[1] += y1 * wj;
-        c[1] += y1 * vj;
-        a[2] += y2 * wj;
-        c[2] += y2 * vj;
-        a[3] += y3 * wj;
-        c[3] += y3 * vj;
-    }
-    for (int r = 0; r < 4; r++) {
-        flr_v8d q = a[r], u = c[r];
-        double accw = sum8(q);
-        double accv = sum8(u);
-        const REAL *xr = x + r * s;
-        for (int64_t t = j; t < d; t++) {
-            accw += (double)xr[t] * w[t];
-            accv += (double)xr[t] * v[t];
+    if (d >= 8) {
+        const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
+        flr_v8d a[8] = {{0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}}; /* w: 0-3, v: 4-7 */
+        int64_t j = 0;
+        for (; j + 8 <= d; j += 8) {
+            flr_v8d wj = load8_f64(w + j), vj = load8_f64(v + j);
+            flr_v8d y0 = SFX(load8)(x0 + j), y1 = SFX(load8)(x1 + j);
+            flr_v8d y2 = SFX(load8)(x2 + j), y3 = SFX(load8)(x3 + j);
+            a[0] += y0 * wj;
+            a[4] += y0 * vj;
+            a[1] += y1 * wj;
+            a[5] += y1 * vj;
+            a[2] += y2 * wj;
+            a[6] += y2 * vj;
+            a[3] += y3 * wj;
+            a[7] += y3 * vj;
         }
-        out_w[r] = accw;
-        out_v[r] = accv;
+        if (j < d) {
+            flr_v8d wt = load8_f64(w + d - 8), vt = load8_f64(v + d - 8);
+            for (int r = 0; r < 4; r++) {
+                flr_v8d yt = SFX(tail8)(x + r * s, d);
+                a[r] += yt * wt;
+                a[4 + r] += yt * vt;
+            }
+        }
+        flr_v8d z = sum8x8(a);
+        for (int r = 0; r < 4; r++) {
+            out_w[r] = z[r];
+            out_v[r] = z[4 + r];
+        }
+        return;
     }
-#else
+#endif
     SFX(dot4)(x, s, w, d, out_w);
     SFX(dot4)(x, s, v, d, out_v);
-#endif
 }
 
 /* Scores of four unit-stride rows (stride s) against four weight rows w + t ws: the
@@ -109,35 +136,37 @@ FLR_INLINE void SFX(dot4x4)(const REAL *restrict x, int64_t s, const double *res
                             int64_t d, double out[4][4])
 {
 #if defined(FLR_VECTOR)
-    flr_v8d a[4][4];
-    for (int r = 0; r < 4; r++)
-        for (int t = 0; t < 4; t++) a[r][t] = (flr_v8d){0.0};
-    int64_t j = 0;
-    for (; j + 8 <= d; j += 8) {
-        flr_v8d y[4];
-        for (int r = 0; r < 4; r++) y[r] = SFX(load8)(x + r * s + j);
-        for (int t = 0; t < 4; t++) {
-            flr_v8d wt = load8_f64(w + t * ws + j);
-            for (int r = 0; r < 4; r++) a[r][t] += y[r] * wt;
+    if (d >= 8) {
+        flr_v8d a[16]; /* a[4 r + t] = lanes of x_r . w_t, the layout of out */
+        for (int q = 0; q < 16; q++) a[q] = (flr_v8d){0.0};
+        int64_t j = 0;
+        for (; j + 8 <= d; j += 8) {
+            flr_v8d y[4];
+            for (int r = 0; r < 4; r++) y[r] = SFX(load8)(x + r * s + j);
+            for (int t = 0; t < 4; t++) {
+                flr_v8d wt = load8_f64(w + t * ws + j);
+                for (int r = 0; r < 4; r++) a[4 * r + t] += y[r] * wt;
+            }
         }
-    }
-    for (int r = 0; r < 4; r++) {
-        const REAL *xr = x + r * s;
-        for (int t = 0; t < 4; t++) {
-            flr_v8d q = a[r][t];
-            const double *wt = w + t * ws;
-            double acc = sum8(q);
-            for (int64_t u = j; u < d; u++) acc += (double)xr[u] * wt[u];
-            out[r][t] = acc;
+        if (j < d) {
+            flr_v8d y[4];
+            for (int r = 0; r < 4; r++) y[r] = SFX(tail8)(x + r * s, d);
+            for (int t = 0; t < 4; t++) {
+                flr_v8d wt = load8_f64(w + t * ws + d - 8);
+                for (int r = 0; r < 4; r++) a[4 * r + t] += y[r] * wt;
+            }
         }
+        flr_v8d z0 = sum8x8(a), z1 = sum8x8(a + 8);
+        memcpy(&out[0][0], &z0, sizeof z0);
+        memcpy(&out[2][0], &z1, sizeof z1);
+        return;
     }
-#else
+#endif
     for (int t = 0; t < 4; t++) {
         double z4[4];
         SFX(dot4)(x, s, w + t * ws, d, z4);
         for (int r = 0; r < 4; r++) out[r][t] = z4[r];
     }
-#endif
 }
 
 /* (x . w, x . v): two dot products of SFX(dot) (8 lanes each, the same order). */
