@@ -214,17 +214,19 @@ FLR_INLINE double exp_nonpositive(double x)
     return p * bits_double((1023 - h1) << 52) * bits_double((1023 - h2) << 52);
 }
 
-/* log1p(x) for x in [0, 1] (also NaN) given inv = 1 / (1 + x), fdlibm's method: u = 1 + x
- * with its rounding error c = (x - (u - 1)) / u carried along (both subtractions exact for
- * x in [0, 1]; c / u as c inv: c matters only where it is tiny against the result, or
+/* log1p(x) for finite x >= 0 (also NaN) given inv = 1 / (1 + x), branch-free, fdlibm's
+ * method: u = 1 + x with its rounding error c = (x - (u - 1)) / u carried along (for
+ * u < 2^53 both subtractions are exact: 1 and x are multiples of ulp(x) <= ulp(u) and the
+ * differences are small multiples of it; past 2^53 c = 0 and log1p(x) = log(x) to well
+ * within an ulp; c / u as c inv: c matters only where it is tiny against the result, or
  * where u = 1 and inv = 1 exactly), u = 2^k m with m in [sqrt(1/2), sqrt(2)),
  * log m = f - hfsq + s (hfsq + R(s^2)), f = m - 1, s = f / (2 + f), fdlibm's minimax R.
  * Within 1 ulp of log1p. */
-FLR_INLINE double log1p_unit_inv(double x, double inv)
+FLR_INLINE double log1p_nonneg_inv(double x, double inv)
 {
     double u = 1.0 + x;
     uint64_t bits = double_bits(u);
-    uint64_t k = (bits - SQRT_HALF_BITS) >> 52; /* 0 or 1: u >= 1 > sqrt(1/2), no borrow */
+    uint64_t k = (bits - SQRT_HALF_BITS) >> 52; /* u >= 1 > sqrt(1/2): no borrow */
     double m = bits_double(bits - (k << 52));
     double kf = bits_double(ROUND_MAGIC_BITS + k) - ROUND_MAGIC;
     double c = (x - (u - 1.0)) * inv;
@@ -239,14 +241,14 @@ FLR_INLINE double log1p_unit_inv(double x, double inv)
     return x == x ? result : x;
 }
 
-/* log1p(x) for x in [0, 1] (also NaN): log1p_unit_inv with its own division. */
-FLR_INLINE double log1p_unit(double x) { return log1p_unit_inv(x, 1.0 / (1.0 + x)); }
+/* log1p(x) for x in [0, 1] (also NaN): log1p_nonneg_inv with its own division. */
+FLR_INLINE double log1p_unit(double x) { return log1p_nonneg_inv(x, 1.0 / (1.0 + x)); }
 
 /* Binary cross-entropy and residual as logistic_point below, from the branch-free exp and
  * log1p and selections only: a loop over rows of this vectorizes. */
 FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, double *residual)
 {
-    double inv = 1.0 / (1.0 + e), l1 = log1p_unit_inv(e, inv), ei = e * inv;
+    double inv = 1.0 / (1.0 + e), l1 = log1p_nonneg_inv(e, inv), ei = e * inv;
     double sp_pos = (z > 0.0 ? z : 0.0) + l1;
     double sp_neg = (z < 0.0 ? -z : 0.0) + l1;
     double s_pos = z >= 0.0 ? inv : ei;

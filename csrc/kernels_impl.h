@@ -826,7 +826,7 @@ FLR_INLINE double SFX(softmax_point)(double *D, double *P, int64_t C, int64_t i,
 {
     int64_t am;
     double sum = row_shift_exp(D, P, C, &am);
-    double L = log1p(sum), inv = 1.0 / (1.0 + sum);
+    double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
     double s = sw != NULL ? sw[i] : 1.0;
     double point;
     /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
