@@ -328,27 +328,36 @@ FLR_INLINE double shifted(double zk, double m)
     return zk - m;
 }
 
-/* One row of scores (contiguous doubles, C >= 1): D_k = shifted(z_k, m) is written over z
- * and E_k = exp(D_k) into E; returns s = sum_{k != first argmax} E_k and the argmax.
- * A NaN anywhere makes m, and so every D_k, NaN. */
-FLR_INLINE double row_shift_exp(double *z, double *E, int64_t C, int64_t *argmax)
+/* nr consecutive rows of C scores (contiguous doubles, C >= 1): in each row
+ * D_k = shifted(z_k, m) is written over z and E_k = exp(D_k) into E; sums[r] is
+ * sum_{k != first argmax} E_k and argmax[r] the argmax.  A NaN anywhere in a row makes
+ * its m, and so every D_k, NaN.  The shifts go row by row, the exps of all nr C scores
+ * in one loop, which vectorizes (one exp at a time was the softmax kernels' bottleneck). */
+FLR_INLINE void rows_shift_exp(double *z, double *E, int64_t C, int nr, double *sums, int64_t *argmax)
 {
-    double m = z[0];
-    int64_t am = 0;
-    int has_nan = isnan(z[0]);
-    for (int64_t k = 1; k < C; k++) {
-        if (z[k] > m) { m = z[k]; am = k; }
-        else if (isnan(z[k])) has_nan = 1;
+    for (int r = 0; r < nr; r++) {
+        double *zr = z + r * C;
+        double m = zr[0];
+        int64_t am = 0;
+        int has_nan = isnan(zr[0]);
+        for (int64_t k = 1; k < C; k++) { /* selects, not branches: the argmax is random */
+            int greater = zr[k] > m;
+            am = greater ? k : am;
+            m = greater ? zr[k] : m;
+            has_nan |= isnan(zr[k]);
+        }
+        if (has_nan) m = NAN;
+        for (int64_t k = 0; k < C; k++) zr[k] = shifted(zr[k], m);
+        argmax[r] = am;
     }
-    if (has_nan) m = NAN;
-    double s = 0.0;
-    for (int64_t k = 0; k < C; k++) {
-        z[k] = shifted(z[k], m);
-        E[k] = exp_nonpositive(z[k]); /* z[k] <= 0, -inf or NaN */
-        if (k != am) s += E[k];
+    for (int64_t q = 0; q < nr * C; q++) E[q] = exp_nonpositive(z[q]); /* z[q] <= 0, -inf or NaN */
+    for (int r = 0; r < nr; r++) {
+        const double *Er = E + r * C;
+        double s = 0.0;
+        for (int64_t k = 0; k < C; k++)
+            if (k != argmax[r]) s += Er[k];
+        sums[r] = s;
     }
-    *argmax = am;
-    return s;
 }
 
 /* ------------------------------------------------------------------ typed kernels */

@@ -819,13 +819,11 @@ int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, 
 }
 
 /* ------------------------------------------------------------------ fused softmax */
-/* One row's loss and residuals from its scores D (C, the intercept added): D := the
- * shifted scores, P := s (p - y); returns the weighted loss s * (lse - D_y). */
-FLR_INLINE double SFX(softmax_point)(double *D, double *P, int64_t C, int64_t i, const int64_t *labels,
-                                     const double *Y, const double *sw)
+/* One row's loss and residuals from its shifted scores D (C) and their exps P, with sum
+ * and am from rows_shift_exp: P := s (p - y); returns the weighted loss s * (lse - D_y). */
+FLR_INLINE double SFX(softmax_point)(double *D, double *P, double sum, int64_t am, int64_t C, int64_t i,
+                                     const int64_t *labels, const double *Y, const double *sw)
 {
-    int64_t am;
-    double sum = row_shift_exp(D, P, C, &am);
     double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
     double s = sw != NULL ? sw[i] : 1.0;
     double point;
@@ -961,14 +959,21 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
                 SFX(dot4)(x0, xs0, W + k * d, d, z4);
                 for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
             }
-            for (int r = 0; r < 4; r++) loss += SFX(softmax_point)(D + r * C, P + r * C, C, i + r, labels, Y, sw);
+            double sums[4];
+            int64_t am[4];
+            rows_shift_exp(D, P, C, 4, sums, am);
+            for (int r = 0; r < 4; r++)
+                loss += SFX(softmax_point)(D + r * C, P + r * C, sums[r], am[r], C, i + r, labels, Y, sw);
             SFX(add_residuals4)(gW, gb, P, C, x0, xs0, d);
         }
     }
     for (; i < hi; i++) {
         const REAL *xi = X + i * xs0;
         for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
-        loss += SFX(softmax_point)(D, P, C, i, labels, Y, sw);
+        double sum;
+        int64_t am;
+        rows_shift_exp(D, P, C, 1, &sum, &am);
+        loss += SFX(softmax_point)(D, P, sum, am, C, i, labels, Y, sw);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += P[k];
             SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
@@ -1048,13 +1053,13 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
     return 0;
 }
 
-/* One row's Hessian-weighted residuals: D (C) its scores, U (C) the direction's, P := the
- * softmax, R := s p_k (u_k - p . u). */
-FLR_INLINE void SFX(softmax_hessp_point)(double *D, const double *U, double *P, double *R, int64_t C,
+/* One row's Hessian-weighted residuals from the exps P (C) of its shifted scores and their
+ * non-argmax sum (rows_shift_exp), U (C) the direction's scores: P := the softmax,
+ * R := s p_k (u_k - p . u). */
+FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, double sum, int64_t C,
                                          double s)
 {
-    int64_t am;
-    double inv = 1.0 / (1.0 + row_shift_exp(D, P, C, &am));
+    double inv = 1.0 / (1.0 + sum);
     double pu = 0.0;
     for (int64_t k = 0; k < C; k++) {
         P[k] *= inv; /* p_k */
@@ -1087,9 +1092,11 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
                     U[r * C + k] = u4[r] + v_b[k];
                 }
             }
+            double sums[4];
+            int64_t am[4];
+            rows_shift_exp(D, P, C, 4, sums, am);
             for (int r = 0; r < 4; r++)
-                SFX(softmax_hessp_point)(D + r * C, U + r * C, P + r * C, R + r * C, C,
-                                         sw != NULL ? sw[i + r] : 1.0);
+                SFX(softmax_hessp_point)(U + r * C, P + r * C, R + r * C, sums[r], C, sw != NULL ? sw[i + r] : 1.0);
             SFX(add_residuals4)(gW, gb, R, C, x0, xs0, d);
         }
     }
@@ -1101,7 +1108,10 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
             D[k] = z + b[k];
             U[k] = u + v_b[k];
         }
-        SFX(softmax_hessp_point)(D, U, P, R, C, sw != NULL ? sw[i] : 1.0);
+        double sum;
+        int64_t am;
+        rows_shift_exp(D, P, C, 1, &sum, &am);
+        SFX(softmax_hessp_point)(U, P, R, sum, C, sw != NULL ? sw[i] : 1.0);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += R[k];
             SFX(axpy)(gW + k * d, R[k], xi, xs1, d);
