@@ -29,7 +29,7 @@
 #define FLR_BLOCK_BYTES (24 * 1024)
 #define FLR_MAX_BLOCK 512
 /* Rows per block of the narrow (d <= 16) binary kernel: the block, converted to double,
- * takes 8 KiB or 16 KiB of L1. */
+ * takes 8 KiB of L1. */
 #define FLR_NARROW_BLOCK 64
 /* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
 #define FLR_ROW_EXPS 256
@@ -378,7 +378,7 @@ FLR_INLINE flr_v8d load8_f64(const double *p)
 }
 /* 8 floats to 8 doubles.  GCC 12 splits the vector conversion into two half-width
  * vcvtps2pd plus an extract and an insert, also for AVX-512, where one vcvtps2pd does
- * it: in the float32 kernels that tripled the cost of every load.  The intrinsic needs
+ * it: six micro-ops instead of two for every load of the float32 kernels.  The intrinsic needs
  * a function compiled for AVX-512: in a multi-versioned build cvt8_v4 is one, inlined
  * only into the x86-64-v4 clones, and called there through a flag set at load time
  * from the same CPU test that makes the loader pick those clones (GCC unswitches the
@@ -442,17 +442,17 @@ FLR_INLINE flr_v8d sum8x8(const flr_v8d s[8])
     flr_v8d p2 = pair_sums(s[4], s[5]), p3 = pair_sums(s[6], s[7]);
     return pair_sums(pair_sums(p0, p1), pair_sums(p2, p3));
 }
-/* tail_keep[r]: the last r of 8 lanes all ones (a mask for SFX(tail8)). */
-static const int64_t tail_keep[8][8] = {
-    {0, 0, 0, 0, 0, 0, 0, 0},     {0, 0, 0, 0, 0, 0, 0, -1},     {0, 0, 0, 0, 0, 0, -1, -1},
-    {0, 0, 0, 0, 0, -1, -1, -1},  {0, 0, 0, 0, -1, -1, -1, -1},  {0, 0, 0, -1, -1, -1, -1, -1},
-    {0, 0, -1, -1, -1, -1, -1, -1}, {0, -1, -1, -1, -1, -1, -1, -1}};
 /* sum8 of four vectors at once: lane r < 4 is sum8(s[r]), by the same additions. */
 FLR_INLINE flr_v8d sum8x4(const flr_v8d s[4])
 {
     flr_v8d h = pair_sums(pair_sums(s[0], s[1]), pair_sums(s[2], s[3]));
     return pair_sums(h, h);
 }
+/* tail_keep[r]: the last r of 8 lanes all ones (a mask for SFX(tail8)). */
+static const int64_t tail_keep[8][8] = {
+    {0, 0, 0, 0, 0, 0, 0, 0},     {0, 0, 0, 0, 0, 0, 0, -1},     {0, 0, 0, 0, 0, 0, -1, -1},
+    {0, 0, 0, 0, 0, -1, -1, -1},  {0, 0, 0, 0, -1, -1, -1, -1},  {0, 0, 0, -1, -1, -1, -1, -1},
+    {0, 0, -1, -1, -1, -1, -1, -1}, {0, -1, -1, -1, -1, -1, -1, -1}};
 #endif
 
 #define REAL double

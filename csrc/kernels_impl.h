@@ -193,18 +193,7 @@ FLR_INLINE void SFX(axpy4)(double *restrict g, const double r[4], const REAL *re
 {
     const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
     double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-    int64_t j = 0;
-#if defined(FLR_VECTOR)
-    for (; j + 8 <= d; j += 8) { /* as below, 8 columns per SFX(load8) */
-        flr_v8d t = load8_f64(g + j);
-        t += r0 * SFX(load8)(x0 + j);
-        t += r1 * SFX(load8)(x1 + j);
-        t += r2 * SFX(load8)(x2 + j);
-        t += r3 * SFX(load8)(x3 + j);
-        memcpy(g + j, &t, sizeof t);
-    }
-#endif
-    for (; j < d; j++) {
+    for (int64_t j = 0; j < d; j++) {
         double t = g[j];
         t += r0 * (double)x0[j];
         t += r1 * (double)x1[j];
@@ -222,25 +211,7 @@ FLR_INLINE void SFX(axpy4x2)(double *restrict g, double *restrict h, const doubl
     const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
     double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
     double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
-    int64_t j = 0;
-#if defined(FLR_VECTOR)
-    for (; j + 8 <= d; j += 8) { /* as below, 8 columns per SFX(load8) */
-        flr_v8d y0 = SFX(load8)(x0 + j), y1 = SFX(load8)(x1 + j);
-        flr_v8d y2 = SFX(load8)(x2 + j), y3 = SFX(load8)(x3 + j);
-        flr_v8d t = load8_f64(g + j), u = load8_f64(h + j);
-        t += r0 * y0;
-        u += q0 * y0;
-        t += r1 * y1;
-        u += q1 * y1;
-        t += r2 * y2;
-        u += q2 * y2;
-        t += r3 * y3;
-        u += q3 * y3;
-        memcpy(g + j, &t, sizeof t);
-        memcpy(h + j, &u, sizeof u);
-    }
-#endif
-    for (; j < d; j++) {
+    for (int64_t j = 0; j < d; j++) {
         double y0 = (double)x0[j], y1 = (double)x1[j], y2 = (double)x2[j], y3 = (double)x3[j];
         double t = g[j], u = h[j];
         t += r0 * y0;
@@ -851,22 +822,7 @@ FLR_INLINE void SFX(axpy4x4)(double *restrict g, int64_t gs, const double q[4][4
                              int64_t s, int64_t d)
 {
     const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    int64_t j = 0;
-#if defined(FLR_VECTOR)
-    for (; j + 8 <= d; j += 8) { /* as below, 8 columns per SFX(load8) */
-        flr_v8d y0 = SFX(load8)(x0 + j), y1 = SFX(load8)(x1 + j);
-        flr_v8d y2 = SFX(load8)(x2 + j), y3 = SFX(load8)(x3 + j);
-        for (int t = 0; t < 4; t++) {
-            flr_v8d u = load8_f64(g + t * gs + j);
-            u += q[t][0] * y0;
-            u += q[t][1] * y1;
-            u += q[t][2] * y2;
-            u += q[t][3] * y3;
-            memcpy(g + t * gs + j, &u, sizeof u);
-        }
-    }
-#endif
-    for (; j < d; j++) {
+    for (int64_t j = 0; j < d; j++) {
         double y0 = (double)x0[j], y1 = (double)x1[j], y2 = (double)x2[j], y3 = (double)x3[j];
         for (int t = 0; t < 4; t++) {
             double u = g[t * gs + j];
