@@ -399,8 +399,10 @@ FLR_INLINE flr_v8d load8_f32(const float *p)
 static int flr_cpu_v4;
 __attribute__((constructor)) static void flr_detect_cpu(void)
 {
+#if __GNUC__ >= 12 /* ISA levels in __builtin_cpu_supports: GCC 12 on; older, the split conversion */
     __builtin_cpu_init();
     flr_cpu_v4 = __builtin_cpu_supports("x86-64-v4");
+#endif
 }
 __attribute__((target("arch=x86-64-v4"))) static inline void cvt8_v4(const float *p, double *out)
 {
