@@ -41,22 +41,6 @@ def padded(d):
     return (d + 7) // 8 * 8 + 8
 
 
-@jit
-def row_weights(sample_weight, n):
-    """``sample_weight``, or for an unweighted call (empty) an unread placeholder of n rows.
-
-    The loops read ``sw[i]`` only when weighted, but before a vectorised loop LLVM checks
-    at run time that no array it indexes overlaps one it writes, taking each to span the
-    loop's rows from its data pointer. An empty array lying just below a scratch buffer
-    failed that check and the loop ran its scalar version, which sums in another order:
-    the last bits of the loss then depended on where the heap had put two unrelated
-    allocations (seen as rare differences under concurrent calls). A placeholder of n
-    rows is an allocation of its own and never overlaps the scratch; ``np.empty`` leaves
-    its pages untouched.
-    """
-    return sample_weight if sample_weight.shape[0] > 0 else np.empty(n)
-
-
 @jit_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
@@ -228,7 +212,6 @@ def _binary_chunk(X, y, sw, weighted, w, b, g, z):
 def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
-    sw_rows = row_weights(sample_weight, n)
     rows = block_rows(d, X.itemsize)
     chunk_grad = np.zeros((n_threads, padded(d)))
     chunk_loss = np.empty(n_threads)
@@ -238,7 +221,7 @@ def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
         loss_c, grad_b_c = _binary_chunk(
-            X[lo:hi], y[lo:hi], sw_rows[lo:hi],
+            X[lo:hi], y[lo:hi], sample_weight[lo:hi] if weighted else sample_weight,
             weighted, w, b, chunk_grad[c], z,
         )
         chunk_loss[c] = loss_c
@@ -578,7 +561,6 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
     n, d = X.shape
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
-    sw_rows = row_weights(sample_weight, n)
     use_labels = labels.shape[0] > 0
     rows = block_rows(d, X.itemsize)
     Wp, bp = pad_classes(W, b)
@@ -599,7 +581,7 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
         chunk_loss[c] = _softmax_chunk(
             X[lo:hi], labels[lo:hi] if use_labels else labels,
             Y if use_labels else Y[lo:hi], C, Wp, bp,
-            sw_rows[lo:hi], weighted, use_labels,
+            sample_weight[lo:hi] if weighted else sample_weight, weighted, use_labels,
             chunk_grad_W[c], chunk_grad_b[c], Zt, Et, m, s, argmax, lse, inv,
         )
     grad_W[:] = 0.0

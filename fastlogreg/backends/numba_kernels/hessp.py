@@ -18,7 +18,6 @@ from .fused import (
     pad_classes,
     padded,
     rank_update,
-    row_weights,
     scores,
     shifted_exp,
 )
@@ -55,7 +54,6 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
 def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
-    sw_rows = row_weights(sample_weight, n)
     rows = block_rows(d, X.itemsize)
     chunk_hv = np.zeros((n_threads, padded(d)))
     chunk_hv_b = np.empty(n_threads)
@@ -65,7 +63,7 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
         z = np.empty(rows)
         u = np.empty(rows)
         chunk_hv_b[c] = _logistic_hessp_chunk(
-            X[lo:hi], w, b, sw_rows[lo:hi], weighted,
+            X[lo:hi], w, b, sample_weight[lo:hi] if weighted else sample_weight, weighted,
             v, v_b, chunk_hv[c], z, u,
         )
     hv[:] = 0.0
@@ -115,7 +113,6 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     n, d = X.shape
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
-    sw_rows = row_weights(sample_weight, n)
     rows = block_rows(d, X.itemsize)
     Wp, bp = pad_classes(W, b)
     Vp, v_bp = pad_classes(V, v_b)
@@ -133,7 +130,7 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
         argmax = np.empty(rows, dtype=np.int64)
         pu = np.empty(rows)
         _softmax_hessp_chunk(
-            X[lo:hi], C, Wp, bp, sw_rows[lo:hi], weighted,
+            X[lo:hi], C, Wp, bp, sample_weight[lo:hi] if weighted else sample_weight, weighted,
             Vp, v_bp, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
         )
     hv[:] = 0.0
