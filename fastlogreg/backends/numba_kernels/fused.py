@@ -41,6 +41,22 @@ def padded(d):
     return (d + 7) // 8 * 8 + 8
 
 
+@jit
+def row_weights(sample_weight, rows):
+    """``sample_weight``, or for an unweighted call (empty) an unread placeholder of one
+    block (``rows``), which the chunks pass on whole, unsliced.
+
+    The loops read ``sw[i]`` only when weighted, but before a vectorised loop LLVM checks
+    at run time that no array it indexes overlaps one it writes, taking each to span the
+    loop's rows from its data pointer. An empty array lying just below a block's scratch
+    failed that check and the loop ran its scalar version, which sums in another order:
+    the last bits of the loss then depended on where the heap had put two unrelated
+    allocations (rare one-ulp differences under concurrent calls). The placeholder is an
+    allocation of its own, as long as any block loop, so it never overlaps the scratch.
+    """
+    return sample_weight if sample_weight.shape[0] > 0 else np.empty(rows)
+
+
 @jit_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
@@ -213,6 +229,7 @@ def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
     rows = block_rows(d, X.itemsize)
+    sw_rows = row_weights(sample_weight, rows)
     chunk_grad = np.zeros((n_threads, padded(d)))
     chunk_loss = np.empty(n_threads)
     chunk_grad_b = np.empty(n_threads)
@@ -221,7 +238,7 @@ def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
         loss_c, grad_b_c = _binary_chunk(
-            X[lo:hi], y[lo:hi], sample_weight[lo:hi] if weighted else sample_weight,
+            X[lo:hi], y[lo:hi], sw_rows[lo:hi] if weighted else sw_rows,
             weighted, w, b, chunk_grad[c], z,
         )
         chunk_loss[c] = loss_c
@@ -563,6 +580,7 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
     weighted = sample_weight.shape[0] > 0
     use_labels = labels.shape[0] > 0
     rows = block_rows(d, X.itemsize)
+    sw_rows = row_weights(sample_weight, rows)
     Wp, bp = pad_classes(W, b)
     Cp = Wp.shape[0]
     chunk_grad_W = np.zeros((n_threads, Cp, padded(d)))
@@ -581,7 +599,7 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
         chunk_loss[c] = _softmax_chunk(
             X[lo:hi], labels[lo:hi] if use_labels else labels,
             Y if use_labels else Y[lo:hi], C, Wp, bp,
-            sample_weight[lo:hi] if weighted else sample_weight, weighted, use_labels,
+            sw_rows[lo:hi] if weighted else sw_rows, weighted, use_labels,
             chunk_grad_W[c], chunk_grad_b[c], Zt, Et, m, s, argmax, lse, inv,
         )
     grad_W[:] = 0.0

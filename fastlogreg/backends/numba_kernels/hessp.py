@@ -18,6 +18,7 @@ from .fused import (
     pad_classes,
     padded,
     rank_update,
+    row_weights,
     scores,
     shifted_exp,
 )
@@ -34,6 +35,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
         Xb = X[lo:hi]
         zb = z[:hi - lo]
         ub = u[:hi - lo]
+        swb = sw[lo:hi] if weighted else sw
         pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
         pf = scores(Xb, w, b, zb, pf, pf_end, group_lines // 3)
         scores(Xb, v, v_b, ub, 0, 0, 0)
@@ -42,7 +44,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
             e = scalar.exp_nonpositive(-abs(zb[i]))
             h = e / ((1.0 + e) * (1.0 + e))
             if weighted:
-                h *= sw[lo + i]
+                h *= swb[i]
             hu = h * ub[i]
             hv_b += hu
             ub[i] = hu
@@ -55,6 +57,7 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
     rows = block_rows(d, X.itemsize)
+    sw_rows = row_weights(sample_weight, rows)
     chunk_hv = np.zeros((n_threads, padded(d)))
     chunk_hv_b = np.empty(n_threads)
     for c in prange(n_threads):
@@ -63,7 +66,7 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
         z = np.empty(rows)
         u = np.empty(rows)
         chunk_hv_b[c] = _logistic_hessp_chunk(
-            X[lo:hi], w, b, sample_weight[lo:hi] if weighted else sample_weight, weighted,
+            X[lo:hi], w, b, sw_rows[lo:hi] if weighted else sw_rows, weighted,
             v, v_b, chunk_hv[c], z, u,
         )
     hv[:] = 0.0
@@ -84,6 +87,7 @@ def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m,
         hi = min(n, lo + rows)
         nb = hi - lo
         Xb = X[lo:hi]
+        swb = sw[lo:hi] if weighted else sw
         # the next block is prefetched a third at a time over the three passes over Xb
         pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
         pf = class_scores(Xb, W, b, Zt, pf, pf_end, group_lines // 3)
@@ -103,7 +107,7 @@ def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m,
             ek = Et[k]
             uk = Ut[k]
             for i in range(nb):
-                wi = sw[lo + i] if weighted else 1.0
+                wi = swb[i] if weighted else 1.0
                 ek[i] = wi * ek[i] * (uk[i] - pu[i])
         pf = class_update(Xb, Et, G, gb, pf, pf_end, group_lines - 2 * (group_lines // 3))
 
@@ -114,6 +118,7 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     C = W.shape[0]
     weighted = sample_weight.shape[0] > 0
     rows = block_rows(d, X.itemsize)
+    sw_rows = row_weights(sample_weight, rows)
     Wp, bp = pad_classes(W, b)
     Vp, v_bp = pad_classes(V, v_b)
     Cp = Wp.shape[0]
@@ -130,7 +135,7 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
         argmax = np.empty(rows, dtype=np.int64)
         pu = np.empty(rows)
         _softmax_hessp_chunk(
-            X[lo:hi], C, Wp, bp, sample_weight[lo:hi] if weighted else sample_weight, weighted,
+            X[lo:hi], C, Wp, bp, sw_rows[lo:hi] if weighted else sw_rows, weighted,
             Vp, v_bp, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
         )
     hv[:] = 0.0
