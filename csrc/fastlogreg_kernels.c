@@ -79,6 +79,19 @@ static inline void prefetch_lines(const char **cursor, const char *end, int64_t 
     *cursor = p;
 }
 
+/* The prefetch window of a kernel working on rows ending at `next` (of a chunk ending at
+ * `hi`; rows of `row_bytes` from `base`): the following `ahead` rows.  The cursor *pf
+ * moves up to their start unless it is already past it; returns the window's end.  Rows
+ * that are not contiguous get an empty window (the end is the cursor). */
+static inline const char *next_window(const char *base, int64_t row_bytes, int contiguous, int64_t next,
+                                      int64_t ahead, int64_t hi, const char **pf)
+{
+    if (!contiguous) return *pf;
+    const char *start = base + next * row_bytes;
+    if (*pf < start) *pf = start;
+    return base + (next + ahead < hi ? next + ahead : hi) * row_bytes;
+}
+
 static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
 
 /* First row of chunk c when n rows are split into k chunks. */

@@ -553,13 +553,8 @@ FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
         int64_t nb = hi - i0 < rows ? hi - i0 : rows;
         const REAL *Xb = X + i0 * xs0;
-        const char *pf_end = pf;
-        if (contiguous) {
-            int64_t next_end = i0 + nb + rows < hi ? i0 + nb + rows : hi;
-            const char *next = (const char *)(Xb + nb * xs0);
-            pf = pf > next ? pf : next;
-            pf_end = (const char *)(X + next_end * xs0);
-        }
+        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i0 + nb,
+                                         rows, hi, &pf);
         if (unit) {
             int64_t k = 0;
             for (; k + 4 <= nb; k += 4) {
@@ -684,13 +679,8 @@ FLR_INLINE void SFX(narrow_body)(int link, int64_t lo, int64_t hi, int64_t safe_
     for (int64_t i0 = lo; i0 < hi; i0 += FLR_NARROW_BLOCK) {
         int64_t nb = hi - i0 < FLR_NARROW_BLOCK ? hi - i0 : FLR_NARROW_BLOCK;
         const REAL *Xb = X + i0 * xs0;
-        const char *pf_end = pf;
-        if (xs0 == d) {
-            int64_t next_end = i0 + nb + FLR_NARROW_BLOCK < hi ? i0 + nb + FLR_NARROW_BLOCK : hi;
-            const char *next = (const char *)(Xb + nb * xs0);
-            pf = pf > next ? pf : next;
-            pf_end = (const char *)(X + next_end * xs0);
-        }
+        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), xs0 == d, i0 + nb,
+                                         FLR_NARROW_BLOCK, hi, &pf);
         int64_t k = 0;
         for (; k + 8 <= nb && i0 + k + 8 <= safe_end; k += 8) {
             flr_v8d s[8];
@@ -749,12 +739,12 @@ static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, 
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
+#if defined(FLR_VECTOR)
     /* Narrow rows (d <= 16) are read as whole 8-lane vectors: rows below safe_end can be
      * read 8 (d <= 8) or 16 elements from their start without leaving X. */
     int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
     int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
-    (void)narrow;
-    (void)safe_end;
+#endif
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
@@ -889,12 +879,9 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
         int64_t group_lines = (4 * (int64_t)sizeof(REAL) * d + 63) / 64;
         for (; i + 4 <= hi; i += 4) {
             const REAL *x0 = X + i * xs0;
-            if (contiguous) {
-                const char *next = (const char *)(x0 + 4 * xs0);
-                const char *next_end = (const char *)(X + (i + 8 < hi ? i + 8 : hi) * xs0);
-                pf = pf > next ? pf : next;
-                prefetch_lines(&pf, next_end, group_lines);
-            }
+            const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i + 4, 4,
+                                             hi, &pf);
+            prefetch_lines(&pf, pf_end, group_lines);
             double z4[4];
             int64_t k = 0;
             for (; k + 4 <= C; k += 4) {
@@ -991,12 +978,6 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
-    /* Narrow rows (d <= 16) are read as whole 8-lane vectors: rows below safe_end can be
-     * read 8 (d <= 8) or 16 elements from their start without leaving X. */
-    int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
-    int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
-    (void)narrow;
-    (void)safe_end;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
