@@ -31,6 +31,12 @@
 /* Rows per block of the narrow (d <= 16) binary kernel: the block, converted to double,
  * takes 8 KiB of L1. */
 #define FLR_NARROW_BLOCK 64
+/* Most rows per block of the softmax kernels: the block's residuals wait in scratch and
+ * go into the gradient together, each register tile of it loaded and stored once a block. */
+#define FLR_SOFTMAX_ROWS 32
+/* Most bytes of X per softmax block: every register tile of the update re-reads the
+ * block, from L1 or L2 (256 KiB: 32 rows up to d = 1024 float64). */
+#define FLR_SOFTMAX_BYTES (256 * 1024)
 /* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
 #define FLR_ROW_EXPS 256
 
@@ -102,6 +108,14 @@ static inline int64_t chunk_start(int64_t n, int c, int k)
 }
 
 static inline int64_t pad8(int64_t m) { return (m + 7) & ~(int64_t)7; }
+
+/* Rows per softmax block: a multiple of 4, at most FLR_SOFTMAX_ROWS, the block of X at
+ * most FLR_SOFTMAX_BYTES (at least 4 rows). */
+static inline int64_t softmax_block_rows(int64_t d, int64_t itemsize)
+{
+    int64_t rows = (FLR_SOFTMAX_BYTES / ((d > 0 ? d : 1) * itemsize)) & ~(int64_t)3;
+    return rows < 4 ? 4 : rows > FLR_SOFTMAX_ROWS ? FLR_SOFTMAX_ROWS : rows;
+}
 
 /* count doubles, 64-byte aligned; *raw is what to free(). */
 static double *alloc_aligned(int64_t count, void **raw)
@@ -435,6 +449,50 @@ FLR_INLINE flr_v8d load8_f32(const float *p)
     memcpy(&v, p, sizeof v);
     return __builtin_convertvector(v, flr_v8d);
 }
+#endif
+/* load8_f64 into a register that the loads of the K multiply-adds using it share: left to
+ * itself GCC folds the load into each of them (K loads instead of one, and with rows of
+ * 8 mod 16 doubles half of them split across cache lines).  An empty asm on the value keeps
+ * it in a register; it needs AVX-512 (a 64-byte register), so in the clones it sits in
+ * a function for the x86-64-v4 clones, as cvt8_v4.  The float32 loads convert into a
+ * register anyway. */
+#if defined(__AVX512F__)
+FLR_INLINE flr_v8d load8_kept_f64(const double *p)
+{
+    flr_v8d v = load8_f64(p);
+    __asm__("" : "+v"(v));
+    return v;
+}
+#else
+#if defined(FLR_HAVE_CLONES)
+__attribute__((target("arch=x86-64-v4"))) static inline void kept8_v4(const double *p, double *out)
+{
+    __m512d v = _mm512_loadu_pd(p);
+    __asm__("" : "+v"(v));
+    _mm512_storeu_pd(out, v);
+}
+#endif
+FLR_INLINE flr_v8d load8_kept_f64(const double *p)
+{
+#if defined(FLR_HAVE_CLONES)
+    if (flr_cpu_v4) {
+        flr_v8d out;
+        kept8_v4(p, (double *)&out);
+        return out;
+    }
+#endif
+    return load8_f64(p);
+}
+#endif
+#define load8_kept_f32 load8_f32
+/* Whether the running code has AVX-512's 32 vector registers: the register tiles of the
+ * softmax gradient update are sized by it (in the clones, from the same CPU test). */
+#if defined(__AVX512F__)
+#define FLR_WIDE_VECTORS 1
+#elif defined(FLR_HAVE_CLONES)
+#define FLR_WIDE_VECTORS flr_cpu_v4
+#else
+#define FLR_WIDE_VECTORS 0
 #endif
 /* The final tree of a vector of 8 partial sums: the one of SFX(dot), so that every
  * multi-row dot product stays bit-identical to it. */

@@ -187,46 +187,6 @@ FLR_INLINE void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, 
     }
 }
 
-/* g += r[0] x_0 + r[1] x_1 + r[2] x_2 + r[3] x_3 for four unit-stride rows x_r = x + r s,
- * added in row order (bit-identical to four SFX(axpy) calls), one sweep over g. */
-FLR_INLINE void SFX(axpy4)(double *restrict g, const double r[4], const REAL *restrict x, int64_t s, int64_t d)
-{
-    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-    for (int64_t j = 0; j < d; j++) {
-        double t = g[j];
-        t += r0 * (double)x0[j];
-        t += r1 * (double)x1[j];
-        t += r2 * (double)x2[j];
-        t += r3 * (double)x3[j];
-        g[j] = t;
-    }
-}
-
-/* SFX(axpy4) into two gradient rows g, h with coefficients r, q in one sweep over the
- * four rows: each element gets the same four additions in the same order. */
-FLR_INLINE void SFX(axpy4x2)(double *restrict g, double *restrict h, const double r[4], const double q[4],
-                             const REAL *restrict x, int64_t s, int64_t d)
-{
-    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    double r0 = r[0], r1 = r[1], r2 = r[2], r3 = r[3];
-    double q0 = q[0], q1 = q[1], q2 = q[2], q3 = q[3];
-    for (int64_t j = 0; j < d; j++) {
-        double y0 = (double)x0[j], y1 = (double)x1[j], y2 = (double)x2[j], y3 = (double)x3[j];
-        double t = g[j], u = h[j];
-        t += r0 * y0;
-        u += q0 * y0;
-        t += r1 * y1;
-        u += q1 * y1;
-        t += r2 * y2;
-        u += q2 * y2;
-        t += r3 * y3;
-        u += q3 * y3;
-        g[j] = t;
-        h[j] = u;
-    }
-}
-
 /* sum_j u_j v_j in double (both strided rows). */
 FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
 {
@@ -806,62 +766,107 @@ FLR_INLINE double SFX(softmax_point)(double *D, double *P, double sum, int64_t a
     return s * point;
 }
 
-/* SFX(axpy4) into four gradient rows g + t gs with coefficients q[t] in one sweep over
- * the four rows x + r s: each element gets the same four additions in the same order. */
-FLR_INLINE void SFX(axpy4x4)(double *restrict g, int64_t gs, const double q[4][4], const REAL *restrict x,
-                             int64_t s, int64_t d)
+#if defined(FLR_VECTOR)
+/* gW rows t < K (stride gs), columns [j, j + 8U): += sum_r R[r][t] x_r over the rows r <
+ * nr of the block (x_r = x + r s), in row order.  The K x U vector tile stays in registers
+ * for the whole block and is loaded and stored once; each row's U vectors of x serve K
+ * classes.  With U == 1 the x vector is masked by keep (the d % 8 tail: there the tile
+ * is gW's last 8 columns, of which the lanes already done get + R x 0, which leaves them
+ * unchanged: gW starts at +0.0 and so never holds -0.0). */
+FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
+                                 int64_t nr, const REAL *restrict x, int64_t s, int64_t j, const int K,
+                                 const int U, flr_v8l keep)
 {
-    const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-    for (int64_t j = 0; j < d; j++) {
-        double y0 = (double)x0[j], y1 = (double)x1[j], y2 = (double)x2[j], y3 = (double)x3[j];
-        for (int t = 0; t < 4; t++) {
-            double u = g[t * gs + j];
-            u += q[t][0] * y0;
-            u += q[t][1] * y1;
-            u += q[t][2] * y2;
-            u += q[t][3] * y3;
-            g[t * gs + j] = u;
+    flr_v8d acc[8][4];
+    for (int t = 0; t < K; t++)
+        for (int u = 0; u < U; u++) acc[t][u] = load8_f64(gW + t * gs + j + 8 * u);
+    for (int64_t r = 0; r < nr; r++) {
+        flr_v8d y[4];
+        for (int u = 0; u < U; u++) y[u] = SFX(load8_kept)(x + r * s + j + 8 * u);
+        if (U == 1) y[0] = (flr_v8d)((flr_v8l)y[0] & keep);
+        for (int t = 0; t < K; t++) {
+            double q = R[r * C + t];
+            for (int u = 0; u < U; u++) acc[t][u] += q * y[u];
         }
     }
+    for (int t = 0; t < K; t++)
+        for (int u = 0; u < U; u++) memcpy(gW + t * gs + j + 8 * u, &acc[t][u], sizeof acc[t][u]);
 }
 
-/* Four rows' residuals R (4 x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
- * gW_k += sum_r R[r][k] x_r, classes in quads (SFX(axpy4x4)), then a pair
- * (SFX(axpy4x2)), then the odd one alone; each sum in row order (bit-identical to
- * row-at-a-time updates). */
-FLR_INLINE void SFX(add_residuals4)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
-                                    const REAL *restrict x, int64_t s, int64_t d)
+/* SFX(update_tile) over all of a class group's d columns (d >= 8): tiles of U = 4 or 3
+ * column vectors where the clone has 32 vector registers (wide), then single vectors,
+ * then the masked tail. */
+FLR_INLINE void SFX(update_classes)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
+                                    int64_t nr, const REAL *restrict x, int64_t s, int64_t d, const int K,
+                                    int wide)
 {
-    int64_t k = 0;
-    for (; k + 4 <= C; k += 4) {
-        double q[4][4];
-        for (int t = 0; t < 4; t++) {
-            for (int r = 0; r < 4; r++) q[t][r] = R[r * C + k + t];
-            gb[k + t] = gb[k + t] + q[t][0] + q[t][1] + q[t][2] + q[t][3];
-        }
-        SFX(axpy4x4)(gW + k * d, d, q, x, s, d);
+    flr_v8l all;
+    memset(&all, 0xff, sizeof all);
+    int64_t j = 0, full = d & ~(int64_t)7;
+    if (wide) {
+        const int U = K <= 5 ? 4 : 3;
+        for (; j + 8 * U <= full; j += 8 * U) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, U, all);
     }
-    for (; k + 2 <= C; k += 2) {
-        double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
-        double q4[4] = {R[k + 1], R[C + k + 1], R[2 * C + k + 1], R[3 * C + k + 1]};
-        gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-        gb[k + 1] = gb[k + 1] + q4[0] + q4[1] + q4[2] + q4[3];
-        SFX(axpy4x2)(gW + k * d, gW + (k + 1) * d, r4, q4, x, s, d);
-    }
-    for (; k < C; k++) {
-        double r4[4] = {R[k], R[C + k], R[2 * C + k], R[3 * C + k]};
-        gb[k] = gb[k] + r4[0] + r4[1] + r4[2] + r4[3];
-        SFX(axpy4)(gW + k * d, r4, x, s, d);
+    for (; j < full; j += 8) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, 1, all);
+    if (d & 7) {
+        flr_v8l keep;
+        memcpy(&keep, tail_keep[d & 7], sizeof keep);
+        SFX(update_tile)(gW, gs, R, C, nr, x, s, d - 8, K, 1, keep);
     }
 }
+#endif
 
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D, P are 4C-sized scratch.  Unit-stride
- * rows go four at a time and classes four at a time (then a pair, then one):
- * SFX(dot4x4) shares each load of a row between four classes and each load of W_k
- * between four rows, and each sweep of SFX(add_residuals4) adds four rows to four
- * gradient rows.  Every sum keeps the row-at-a-time order (the dot products are
- * bit-identical to SFX(dot), the updates are applied in row order), so the result does
- * not depend on the grouping. */
+/* A block's residuals R (nr x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
+ * gW_k += sum_r R[r][k] x_r for the unit-stride rows x_r = x + r s, every sum in row order
+ * (bit-identical to row-at-a-time updates, whatever nr).  The classes go in groups of at
+ * most 8 (4 without 32 vector registers), as even as possible (C = 10: 5 + 5), each
+ * through register tiles of gW (SFX(update_classes)). */
+FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
+                                   int64_t nr, const REAL *restrict x, int64_t s, int64_t d)
+{
+    for (int64_t k = 0; k < C; k++) {
+        double t = gb[k];
+        for (int64_t r = 0; r < nr; r++) t += R[r * C + k];
+        gb[k] = t;
+    }
+#if defined(FLR_VECTOR)
+    if (d >= 8) {
+        int wide = FLR_WIDE_VECTORS;
+        int64_t groups = wide ? (C + 7) / 8 : (C + 3) / 4;
+        for (int64_t q = 0; q < groups; q++) {
+            int64_t k0 = C * q / groups, K = C * (q + 1) / groups - k0;
+            double *g = gW + k0 * d;
+            const double *Rq = R + k0;
+            switch (K) { /* a constant K per call: the tiles stay in registers */
+            case 1: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 1, wide); break;
+            case 2: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 2, wide); break;
+            case 3: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 3, wide); break;
+            case 4: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 4, wide); break;
+            case 5: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 5, wide); break;
+            case 6: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 6, wide); break;
+            case 7: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 7, wide); break;
+            default: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 8, wide); break;
+            }
+        }
+        return;
+    }
+#endif
+    for (int64_t k = 0; k < C; k++)
+        for (int64_t j = 0; j < d; j++) {
+            double t = gW[k * d + j];
+            for (int64_t r = 0; r < nr; r++) t += R[r * C + k] * (double)x[r * s + j];
+            gW[k * d + j] = t;
+        }
+}
+
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D is 4C-sized scratch, P holds
+ * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
+ * (a multiple of 4): the scores four rows at a time and four classes at a time (then a
+ * pair, then one; SFX(dot4x4) shares each load of a row between four classes and each
+ * load of W_k between four rows), the block's residuals wait in P and go into the
+ * gradient together (SFX(add_residuals)).  Every sum keeps the row-at-a-time order (the
+ * dot products are bit-identical to SFX(dot), the updates are applied in row order), so
+ * the result does not depend on the grouping. */
 FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                          int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
                                          const double *W, const double *b, const double *sw,
@@ -877,37 +882,44 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
         int contiguous = xs0 == d;
         const char *pf = (const char *)(X + lo * xs0);
         int64_t group_lines = (4 * (int64_t)sizeof(REAL) * d + 63) / 64;
-        for (; i + 4 <= hi; i += 4) {
-            const REAL *x0 = X + i * xs0;
-            const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i + 4, 4,
-                                             hi, &pf);
-            prefetch_lines(&pf, pf_end, group_lines);
-            double z4[4];
-            int64_t k = 0;
-            for (; k + 4 <= C; k += 4) {
-                double z44[4][4];
-                SFX(dot4x4)(x0, xs0, W + k * d, d, d, z44);
-                for (int r = 0; r < 4; r++)
-                    for (int t = 0; t < 4; t++) D[r * C + k + t] = z44[r][t] + b[k + t];
-            }
-            for (; k + 2 <= C; k += 2) {
-                double z4b[4];
-                SFX(dot4x2)(x0, xs0, W + k * d, W + (k + 1) * d, d, z4, z4b);
-                for (int r = 0; r < 4; r++) {
-                    D[r * C + k] = z4[r] + b[k];
-                    D[r * C + k + 1] = z4b[r] + b[k + 1];
+        int64_t rows = softmax_block_rows(d, sizeof(REAL));
+        while (i + 4 <= hi) {
+            int64_t nb = (hi - i) & ~(int64_t)3;
+            if (nb > rows) nb = rows;
+            for (int64_t q = 0; q < nb; q += 4) {
+                const REAL *x0 = X + (i + q) * xs0;
+                double *Pq = P + q * C;
+                const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous,
+                                                 i + q + 4, 4, hi, &pf);
+                prefetch_lines(&pf, pf_end, group_lines);
+                double z4[4];
+                int64_t k = 0;
+                for (; k + 4 <= C; k += 4) {
+                    double z44[4][4];
+                    SFX(dot4x4)(x0, xs0, W + k * d, d, d, z44);
+                    for (int r = 0; r < 4; r++)
+                        for (int t = 0; t < 4; t++) D[r * C + k + t] = z44[r][t] + b[k + t];
                 }
+                for (; k + 2 <= C; k += 2) {
+                    double z4b[4];
+                    SFX(dot4x2)(x0, xs0, W + k * d, W + (k + 1) * d, d, z4, z4b);
+                    for (int r = 0; r < 4; r++) {
+                        D[r * C + k] = z4[r] + b[k];
+                        D[r * C + k + 1] = z4b[r] + b[k + 1];
+                    }
+                }
+                for (; k < C; k++) {
+                    SFX(dot4)(x0, xs0, W + k * d, d, z4);
+                    for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
+                }
+                double sums[4];
+                int64_t am[4];
+                rows_shift_exp(D, Pq, C, 4, sums, am);
+                for (int r = 0; r < 4; r++)
+                    loss += SFX(softmax_point)(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
             }
-            for (; k < C; k++) {
-                SFX(dot4)(x0, xs0, W + k * d, d, z4);
-                for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
-            }
-            double sums[4];
-            int64_t am[4];
-            rows_shift_exp(D, P, C, 4, sums, am);
-            for (int r = 0; r < 4; r++)
-                loss += SFX(softmax_point)(D + r * C, P + r * C, sums[r], am[r], C, i + r, labels, Y, sw);
-            SFX(add_residuals4)(gW, gb, P, C, x0, xs0, d);
+            SFX(add_residuals)(gW, gb, P, C, nb, X + i * xs0, xs0, d);
+            i += nb;
         }
     }
     for (; i < hi; i++) {
@@ -925,13 +937,15 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
     *loss_out = loss;
 }
 
-/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D, P (pad8(8C)), loss (8). */
+/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D (4C), P (FLR_SOFTMAX_ROWS C),
+ * loss (8). */
 int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
                                const int64_t *labels, const double *Y, const double *W, const double *b,
                                const double *sw, double *grad_W, double *grad_b, double *result, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8(8 * C), stride = o_loss + 8;
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8((4 + FLR_SOFTMAX_ROWS) * C);
+    int64_t stride = o_loss + 8;
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
@@ -1005,10 +1019,11 @@ FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, 
     for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
 }
 
-/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P, R are 4C-sized scratch.
- * Unit-stride rows go four at a time: the scores of W_k and V_k in one sweep
- * (SFX(dot4x2)), the update through SFX(add_residuals4) as in SFX(softmax_rows); the
- * same sums in the same order as one row at a time. */
+/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P are 4C-sized scratch, R holds
+ * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks as in SFX(softmax_rows):
+ * the scores of W_k and V_k of four rows in one sweep (SFX(dot4x2)), the block's
+ * residuals into the gradient together (SFX(add_residuals)); the same sums in the same
+ * order as one row at a time. */
 FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
                                                int64_t xs0, int64_t xs1, const double *W, const double *b,
                                                const double *sw, const double *V, const double *v_b,
@@ -1019,22 +1034,29 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
     int64_t i = lo;
     if (xs1 == 1 || d <= 1) {
-        for (; i + 4 <= hi; i += 4) {
-            const REAL *x0 = X + i * xs0;
-            for (int64_t k = 0; k < C; k++) {
-                double z4[4], u4[4];
-                SFX(dot4x2)(x0, xs0, W + k * d, V + k * d, d, z4, u4);
-                for (int r = 0; r < 4; r++) {
-                    D[r * C + k] = z4[r] + b[k];
-                    U[r * C + k] = u4[r] + v_b[k];
+        int64_t rows = softmax_block_rows(d, sizeof(REAL));
+        while (i + 4 <= hi) {
+            int64_t nb = (hi - i) & ~(int64_t)3;
+            if (nb > rows) nb = rows;
+            for (int64_t q = 0; q < nb; q += 4) {
+                const REAL *x0 = X + (i + q) * xs0;
+                for (int64_t k = 0; k < C; k++) {
+                    double z4[4], u4[4];
+                    SFX(dot4x2)(x0, xs0, W + k * d, V + k * d, d, z4, u4);
+                    for (int r = 0; r < 4; r++) {
+                        D[r * C + k] = z4[r] + b[k];
+                        U[r * C + k] = u4[r] + v_b[k];
+                    }
                 }
+                double sums[4];
+                int64_t am[4];
+                rows_shift_exp(D, P, C, 4, sums, am);
+                for (int r = 0; r < 4; r++)
+                    SFX(softmax_hessp_point)(U + r * C, P + r * C, R + (q + r) * C, sums[r], C,
+                                             sw != NULL ? sw[i + q + r] : 1.0);
             }
-            double sums[4];
-            int64_t am[4];
-            rows_shift_exp(D, P, C, 4, sums, am);
-            for (int r = 0; r < 4; r++)
-                SFX(softmax_hessp_point)(U + r * C, P + r * C, R + r * C, sums[r], C, sw != NULL ? sw[i + r] : 1.0);
-            SFX(add_residuals4)(gW, gb, R, C, x0, xs0, d);
+            SFX(add_residuals)(gW, gb, R, C, nb, X + i * xs0, xs0, d);
+            i += nb;
         }
     }
     for (; i < hi; i++) {
@@ -1061,7 +1083,7 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
                            const double *v_b, double *hv, double *hv_b, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8(16 * C);
+    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8((12 + FLR_SOFTMAX_ROWS) * C);
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
