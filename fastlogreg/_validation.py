@@ -137,8 +137,10 @@ def check_binary_targets(y, n_samples, *, signed=False, name="y"):
                 f"found {np.count_nonzero(bad)} other value(s), e.g. {arr[bad][0].item()!r}"
             )
         return (arr + 1.0) * 0.5
-    bad = ~((arr >= 0.0) & (arr <= 1.0))
-    if np.any(bad):
+    # min and max read y once each and allocate nothing; a NaN fails both comparisons.
+    # The mask of offending entries is built only for the error message.
+    if arr.size and not (arr.min() >= 0.0 and arr.max() <= 1.0):
+        bad = ~((arr >= 0.0) & (arr <= 1.0))
         raise ValueError(
             f"{name} must contain labels in {{0, 1}} or probabilities in [0, 1]; "
             f"found {np.count_nonzero(bad)} value(s) outside, e.g. {arr[bad][0].item()!r}"
