@@ -117,6 +117,14 @@ static inline int64_t softmax_block_rows(int64_t d, int64_t itemsize)
     return rows < 4 ? 4 : rows > FLR_SOFTMAX_ROWS ? FLR_SOFTMAX_ROWS : rows;
 }
 
+/* Rows of the next softmax block when `left` rows remain: a multiple of 4, at most
+ * `rows`; 0 when fewer than 4 remain (those go one at a time). */
+static inline int64_t softmax_block(int64_t left, int64_t rows)
+{
+    int64_t nb = left & ~(int64_t)3;
+    return nb < rows ? nb : rows;
+}
+
 /* count doubles, 64-byte aligned; *raw is what to free(). */
 static double *alloc_aligned(int64_t count, void **raw)
 {

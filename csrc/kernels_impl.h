@@ -883,9 +883,7 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
         const char *pf = (const char *)(X + lo * xs0);
         int64_t group_lines = (4 * (int64_t)sizeof(REAL) * d + 63) / 64;
         int64_t rows = softmax_block_rows(d, sizeof(REAL));
-        while (i + 4 <= hi) {
-            int64_t nb = (hi - i) & ~(int64_t)3;
-            if (nb > rows) nb = rows;
+        for (int64_t nb; (nb = softmax_block(hi - i, rows)) > 0; i += nb) {
             for (int64_t q = 0; q < nb; q += 4) {
                 const REAL *x0 = X + (i + q) * xs0;
                 double *Pq = P + q * C;
@@ -919,7 +917,6 @@ FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int6
                     loss += SFX(softmax_point)(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
             }
             SFX(add_residuals)(gW, gb, P, C, nb, X + i * xs0, xs0, d);
-            i += nb;
         }
     }
     for (; i < hi; i++) {
@@ -1035,9 +1032,7 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
     int64_t i = lo;
     if (xs1 == 1 || d <= 1) {
         int64_t rows = softmax_block_rows(d, sizeof(REAL));
-        while (i + 4 <= hi) {
-            int64_t nb = (hi - i) & ~(int64_t)3;
-            if (nb > rows) nb = rows;
+        for (int64_t nb; (nb = softmax_block(hi - i, rows)) > 0; i += nb) {
             for (int64_t q = 0; q < nb; q += 4) {
                 const REAL *x0 = X + (i + q) * xs0;
                 for (int64_t k = 0; k < C; k++) {
@@ -1056,7 +1051,6 @@ FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d
                                              sw != NULL ? sw[i + q + r] : 1.0);
             }
             SFX(add_residuals)(gW, gb, R, C, nb, X + i * xs0, xs0, d);
-            i += nb;
         }
     }
     for (; i < hi; i++) {
