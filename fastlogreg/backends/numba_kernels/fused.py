@@ -60,6 +60,7 @@ def row_weights(sample_weight, rows):
 @jit_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
+    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -83,6 +84,7 @@ def _scores4(X, i, w, b, z):
 @jit_block
 def _update4(X, i, r, g):
     """g += r[i:i+4] @ X[i:i+4]: four rows per load and store of g."""
+    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -131,6 +133,7 @@ def next_block_window(X, hi, rows, pf):
 def scores(X, w, b, z, pf, pf_end, pf_count):
     """z[:m] = X @ w + b for the m rows of the block X (four rows at a time), prefetching
     ``pf_count`` lines from the cursor ``pf`` per four rows; returns the cursor."""
+    scalar.prefer_512_bit_vectors()
     m = X.shape[0]
     m4 = m - m % 4
     for i in range(0, m4, 4):
@@ -149,6 +152,7 @@ def scores(X, w, b, z, pf, pf_end, pf_count):
 def rank_update(X, r, g, pf, pf_end, pf_count):
     """g += r[:m] @ X for the m rows of the block X (four rows at a time), prefetching
     like :func:`scores`; returns the cursor."""
+    scalar.prefer_512_bit_vectors()
     m = X.shape[0]
     m4 = m - m % 4
     for i in range(0, m4, 4):
@@ -171,6 +175,7 @@ def _binary_pointwise(z, y, sw, weighted):
     z (m,) holds the scores on entry and the weighted residuals on exit; returns the
     block's weighted loss sum and residual sum.
     """
+    scalar.prefer_512_bit_vectors()
     loss = 0.0
     grad_b = 0.0
     for i in range(z.shape[0]):
@@ -283,6 +288,7 @@ def pad_classes(W, b):
 @jit_block
 def _class_scores4x5(X, i, W, k, Zt):
     """Zt[k:k+5, i:i+4] = W[k:k+5] @ X[i:i+4].T: 20 dot products sharing every load."""
+    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -372,6 +378,7 @@ def class_scores(X, W, b, Zt, pf, pf_end, pf_count):
     4 rows x CLASS_TILE classes, then single rows. Prefetches ``pf_count`` lines from
     the cursor ``pf`` per four rows (as :func:`scores`); returns the cursor.
     """
+    scalar.prefer_512_bit_vectors()
     m = X.shape[0]
     C = W.shape[0]
     m4 = m - m % 4
@@ -397,6 +404,7 @@ def class_scores(X, W, b, Zt, pf, pf_end, pf_count):
 @jit_block
 def _class_update4x5(X, i, Rt, k, G):
     """G[k:k+5] += Rt[k:k+5, i:i+4] @ X[i:i+4]."""
+    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -444,6 +452,7 @@ def class_update(X, Rt, G, gb, pf, pf_end, pf_count):
 
     G and Rt have a multiple of CLASS_TILE rows (the padding rows of Rt are zero).
     Prefetches like :func:`class_scores`; returns the cursor."""
+    scalar.prefer_512_bit_vectors()
     m = X.shape[0]
     C = G.shape[0]
     m4 = m - m % 4
@@ -471,6 +480,7 @@ def shifted_exp(Zt, n, m, s, argmax, Et):
     """Per row (column of Zt): m := max, first argmax, Zt := z - max (the infinite-max
     rule of :func:`.scalar.shift`; m := 0 in such a row), Et := exp(z - max),
     s := sum of Et over the non-argmax classes. Vectorised over the rows of the block."""
+    scalar.prefer_512_bit_vectors()
     C = Zt.shape[0]
     for i in range(n):
         m[i] = Zt[0, i]
@@ -507,6 +517,7 @@ def _softmax_pointwise(Dt, Et, n, m, s, argmax, labels, Y, sw, weighted, use_lab
     """Loss and residuals of a block (vectorised over rows). Dt holds z - max, Et exp of
     it, s the non-argmax sum; on exit Et holds the weighted residuals. Returns the
     weighted loss sum. ``m`` is reused as scratch."""
+    scalar.prefer_512_bit_vectors()
     C = Dt.shape[0]
     loss = 0.0
     for i in range(n):

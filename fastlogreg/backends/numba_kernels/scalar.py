@@ -128,6 +128,43 @@ def prefetch(typingctx, address):
     return sig, codegen
 
 
+#: LLVM function attributes of :func:`prefer_512_bit_vectors`. ``prefer-vector-width``
+#: overrides the target's preferred width for this function alone (X86's subtarget reads
+#: it per function); ``min-legal-vector-width`` keeps 512-bit arguments and calls legal.
+#: On a CPU without AVX-512 LLVM cannot go wider than the widest legal vector, so they
+#: change nothing there.
+_WIDE_VECTOR_ATTRIBUTES = ('"prefer-vector-width"="512"', '"min-legal-vector-width"="512"')
+
+
+@intrinsic
+def prefer_512_bit_vectors(typingctx):
+    """Let LLVM vectorise the calling function with 512-bit vectors (a hint, no code).
+
+    LLVM prefers 256-bit vectors on Intel's AVX-512 cores (``prefer-256-bit``: older
+    parts lowered their clock under 512-bit code), so the loops of the kernels ran
+    4 doubles wide; setting ``NUMBA_CPU_FEATURES`` would change that for the whole
+    process, also for the user's own Numba code. Called first in the body of a hot
+    block function, this sets the width on that function only. It must be in every
+    function whose loops should widen: the callees are vectorised on their own before
+    LLVM inlines them.
+
+    llvmlite accepts only a fixed list of attribute names, so the two string attributes
+    are added to its attribute set directly; if a llvmlite version refuses, the function
+    compiles as before, just with the default width.
+    """
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        try:
+            for attribute in _WIDE_VECTOR_ATTRIBUTES:
+                set.add(builder.function.attributes, attribute)
+        except (AttributeError, TypeError):  # pragma: no cover - a future llvmlite
+            pass
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 @jit
 def exp_nonpositive(x):
     """exp(x) for x <= 0 (also NaN, -inf), branch-free so that loops vectorise.
@@ -190,3 +227,4 @@ def log1p_nonnegative(x):
     if not x < math.inf:  # +inf and NaN
         return x
     return result
+
