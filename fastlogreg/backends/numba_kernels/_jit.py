@@ -23,3 +23,7 @@ jit_fused = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, **_COMMO
 # The per-block bodies of the fused kernels: serial (called from inside a prange over
 # chunks), the same reassociation as jit_fused so reductions and dot products vectorise.
 jit_block = numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)
+# The register blocks (four rows, or four rows by five classes) called once per group of
+# rows: inlined by Numba itself. As separate functions LLVM kept them as calls, each
+# passing its array structs on the stack and re-checking its indices.
+jit_register_block = numba.njit(fastmath={"reassoc", "contract"}, inline="always", **_COMMON)

@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from . import scalar
-from ._jit import jit, jit_block, jit_fused
+from ._jit import jit, jit_block, jit_register_block, jit_fused
 
 
 # Rows per block: the block of X (at most ~24 KiB) is read from memory once for the
@@ -57,7 +57,7 @@ def row_weights(sample_weight, rows):
     return sample_weight if sample_weight.shape[0] > 0 else np.empty(rows)
 
 
-@jit_block
+@jit_register_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
     scalar.prefer_512_bit_vectors()
@@ -81,7 +81,7 @@ def _scores4(X, i, w, b, z):
     z[i + 3] = z3 + b
 
 
-@jit_block
+@jit_register_block
 def _update4(X, i, r, g):
     """g += r[i:i+4] @ X[i:i+4]: four rows per load and store of g."""
     scalar.prefer_512_bit_vectors()
@@ -285,7 +285,7 @@ def pad_classes(W, b):
     return Wp, bp
 
 
-@jit_block
+@jit_register_block
 def _class_scores4x5(X, i, W, k, Zt):
     """Zt[k:k+5, i:i+4] = W[k:k+5] @ X[i:i+4].T: 20 dot products sharing every load."""
     scalar.prefer_512_bit_vectors()
@@ -401,7 +401,7 @@ def class_scores(X, W, b, Zt, pf, pf_end, pf_count):
     return pf
 
 
-@jit_block
+@jit_register_block
 def _class_update4x5(X, i, Rt, k, G):
     """G[k:k+5] += Rt[k:k+5, i:i+4] @ X[i:i+4]."""
     scalar.prefer_512_bit_vectors()
