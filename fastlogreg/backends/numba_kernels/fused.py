@@ -60,7 +60,6 @@ def row_weights(sample_weight, rows):
 @jit_register_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
-    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -84,7 +83,6 @@ def _scores4(X, i, w, b, z):
 @jit_register_block
 def _update4(X, i, r, g):
     """g += r[i:i+4] @ X[i:i+4]: four rows per load and store of g."""
-    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -288,7 +286,6 @@ def pad_classes(W, b):
 @jit_register_block
 def _class_scores4x5(X, i, W, k, Zt):
     """Zt[k:k+5, i:i+4] = W[k:k+5] @ X[i:i+4].T: 20 dot products sharing every load."""
-    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]
@@ -404,7 +401,6 @@ def class_scores(X, W, b, Zt, pf, pf_end, pf_count):
 @jit_register_block
 def _class_update4x5(X, i, Rt, k, G):
     """G[k:k+5] += Rt[k:k+5, i:i+4] @ X[i:i+4]."""
-    scalar.prefer_512_bit_vectors()
     x0 = X[i]
     x1 = X[i + 1]
     x2 = X[i + 2]

@@ -144,9 +144,9 @@ def prefer_512_bit_vectors(typingctx):
     parts lowered their clock under 512-bit code), so the loops of the kernels ran
     4 doubles wide; setting ``NUMBA_CPU_FEATURES`` would change that for the whole
     process, also for the user's own Numba code. Called first in the body of a hot
-    block function, this sets the width on that function only. It must be in every
-    function whose loops should widen: the callees are vectorised on their own before
-    LLVM inlines them.
+    block function, this sets the width on that function only. A callee compiled as a
+    function of its own is vectorised before LLVM inlines it, so it needs its own call;
+    a callee that Numba inlines (``jit_register_block``) is covered by its caller's.
 
     llvmlite accepts only a fixed list of attribute names, so the two string attributes
     are added to its attribute set directly; if a llvmlite version refuses, the function
