@@ -8,9 +8,9 @@ The fused kernels add ``fastmath={"reassoc", "contract"}``: reassociation lets t
 dot products vectorise with several partial sums; no flag that assumes finite values
 or ignores signed zeros is used, and the stable scalar formulas live in
 :mod:`.scalar`, compiled without any fastmath flag.
-The hot block functions of the fused kernels also start with
-``scalar.prefer_512_bit_vectors()``, which lets LLVM use 512-bit vectors in that function
-alone (it prefers 256-bit ones on AVX-512 Intel cores).
+The hot block functions of the fused kernels and the elementwise segment loops also
+start with ``scalar.prefer_512_bit_vectors()``, which lets LLVM use 512-bit vectors in
+that function alone (it prefers 256-bit ones on AVX-512 Intel cores).
 """
 
 import numba

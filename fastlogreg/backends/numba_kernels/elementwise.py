@@ -3,7 +3,8 @@
 Each of the ``n_threads`` static chunks of the flat index is walked row segment by
 row segment; every segment is a 1-D view whose loop starts at 0 (no negative-index
 wraparound check), so on contiguous data the loop vectorises with the branch-free
-exp / log1p of :mod:`.scalar` instead of calling libm element by element.
+exp / log1p of :mod:`.scalar` instead of calling libm element by element, 8 doubles wide
+(:func:`.scalar.prefer_512_bit_vectors`).
 """
 
 import numpy as np
@@ -21,6 +22,7 @@ SIGMOID, LOG_SIGMOID, LOG_NDTR = 0, 1, 2
 @jit
 def _segment(op, x, scale, out):
     """out[j] = f(x[j]) on one 1-D segment; the branch on ``op`` stays outside the loops."""
+    scalar.prefer_512_bit_vectors()
     if op == SIGMOID:
         for j in range(x.shape[0]):
             z = scale * np.float64(x[j])
@@ -68,6 +70,7 @@ def log_ndtr(x, out, n_threads):
 
 @jit
 def _bce_segment(z, y, out):
+    scalar.prefer_512_bit_vectors()
     for i in range(z.shape[0]):
         zi = np.float64(z[i])
         e = scalar.exp_nonpositive(-abs(zi))
