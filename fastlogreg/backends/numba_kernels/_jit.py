@@ -16,14 +16,16 @@ that function alone (it prefers 256-bit ones on AVX-512 Intel cores).
 import numba
 
 _COMMON = dict(cache=True, nogil=True, error_model="numpy")
+# The fused kernels' options: reassociation and contraction, nothing else.
+_FUSED = dict(fastmath={"reassoc", "contract"}, **_COMMON)
 
 jit = numba.njit(**_COMMON)
 jit_parallel = numba.njit(parallel=True, **_COMMON)
-jit_fused = numba.njit(parallel=True, fastmath={"reassoc", "contract"}, **_COMMON)
+jit_fused = numba.njit(parallel=True, **_FUSED)
 # The per-block bodies of the fused kernels: serial (called from inside a prange over
 # chunks), the same reassociation as jit_fused so reductions and dot products vectorise.
-jit_block = numba.njit(fastmath={"reassoc", "contract"}, **_COMMON)
+jit_block = numba.njit(**_FUSED)
 # The register blocks (four rows, or four rows by five classes) called once per group of
 # rows: inlined by Numba itself. As separate functions LLVM kept them as calls, each
 # passing its array structs on the stack and re-checking its indices.
-jit_register_block = numba.njit(fastmath={"reassoc", "contract"}, inline="always", **_COMMON)
+jit_register_block = numba.njit(inline="always", **_FUSED)

@@ -227,4 +227,3 @@ def log1p_nonnegative(x):
     if not x < math.inf:  # +inf and NaN
         return x
     return result
-
