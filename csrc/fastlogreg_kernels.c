@@ -169,30 +169,37 @@ static double mills_series(double x)
     return series;
 }
 
-/* log Phi(x) for x < -20: -x^2/2 - log(-x) - log(2 pi)/2 + log1p(S(x)). */
-static double log_ndtr_asymptotic(double x)
+/* log Phi(x) for x < -20 given series = S(x): -x^2/2 - log(-x) - log(2 pi)/2 + log1p(S). */
+static double log_ndtr_asymptotic(double x, double series)
 {
-    return -0.5 * x * x - log(-x) - LOG_SQRT_2PI + log1p(mills_series(x));
+    return -0.5 * x * x - log(-x) - LOG_SQRT_2PI + log1p(series);
 }
 
-/* erfc(x / sqrt(2)) without the error of rounding t = x / sqrt(2): the rounding error
- * dt (exact through fma) costs a relative 2 t^2 eps in erfc(t), 1e-13 at x = 30;
- * erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order. */
-static inline double erfc_scaled_arg(double x)
+/* erfc(x / sqrt(2)) without the error of rounding t = x / sqrt(2), given g = exp(-x^2 / 2):
+ * the rounding error dt (exact through fma) costs a relative 2 t^2 eps in erfc(t), 1e-13
+ * at x = 30; erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order.  The
+ * correction is tiny against erfc(t), so any accurate form of exp(-t^2) serves. */
+static inline double erfc_scaled_arg_given(double x, double g)
 {
     static const double SQRT1_2_LO = -4.8336466567264565e-17; /* 1/sqrt(2) - SQRT1_2 */
     static const double TWO_OVER_SQRTPI = 1.1283791670955125739;
     double t = x * SQRT1_2;
     if (!isfinite(t)) return erfc(t);
     double dt = fma(x, SQRT1_2, -t) + x * SQRT1_2_LO;
-    return erfc(t) - dt * TWO_OVER_SQRTPI * exp(-t * t);
+    return erfc(t) - dt * TWO_OVER_SQRTPI * g;
+}
+
+static inline double erfc_scaled_arg(double x)
+{
+    double t = x * SQRT1_2;
+    return erfc_scaled_arg_given(x, exp(-t * t));
 }
 
 static inline double log_ndtr_d(double x)
 {
     if (x >= -1.0) return log1p(-0.5 * erfc_scaled_arg(x));
     if (x >= -20.0) return log(0.5 * erfc_scaled_arg(-x));
-    if (x < -20.0) return log_ndtr_asymptotic(x);
+    if (x < -20.0) return log_ndtr_asymptotic(x, mills_series(x));
     return x; /* NaN */
 }
 
@@ -320,38 +327,68 @@ static inline void logistic_point(double z, double y, double *loss, double *resi
     *residual = select_double(one, -s_neg, s_pos - y);
 }
 
-/* phi(z) = exp(-z^2/2) / sqrt(2 pi), with z^2 = hi + lo split exactly (fma) so that the
- * rounding of z^2 (a relative z^2 eps / 2 in exp) does not count. */
-static inline double npdf(double z)
+static const double INV_SQRT_2PI = 0.39894228040143267793994605993438;
+
+/* exp(-z^2/2), with z^2 = hi + lo split exactly (fma) so that the rounding of z^2 (a
+ * relative z^2 eps / 2 in exp) does not count. */
+static inline double gauss(double z)
 {
-    static const double INV_SQRT_2PI = 0.39894228040143267793994605993438;
     double hi = z * z;
     if (!(hi < INFINITY)) return hi == INFINITY ? 0.0 : hi; /* |z| huge: 0; NaN propagates */
     double lo = fma(z, z, -hi);
-    return exp(-0.5 * hi) * (1.0 - 0.5 * lo) * INV_SQRT_2PI;
+    return exp(-0.5 * hi) * (1.0 - 0.5 * lo);
 }
 
-/* phi(z) / Phi(z) (the inverse Mills ratio), accurate on both sides: for z < -20 from the
- * asymptotic series, -z / (1 + S(z)), where exp(log phi - log Phi) would cancel (both ~ -z^2/2:
- * at z = -1e9 it returns 1 instead of 1e9); else phi(z) / (erfc(-z / sqrt 2) / 2). */
-static inline double npdf_over_ndtr(double z)
+/* log Phi(x) and phi(x) / Phi(x) (the inverse Mills ratio) from one erfc, one exp and one
+ * log: for x < -20 from the asymptotic series S(x), where exp(log phi - log Phi) would
+ * cancel (both ~ -x^2/2: at x = -1e9 it returns 1 instead of 1e9); for -20 <= x <= 0 from
+ * P = Phi(x) = erfc(-x / sqrt 2) / 2: log P and phi / P; for x > 0 from
+ * Q = 1 - Phi(x) = erfc(x / sqrt 2) / 2: log1p(-Q) (no cancellation as Phi -> 1) and
+ * phi / (1 - Q), 1 - Q >= 1/2 rounded once.  exp(-x^2/2) serves phi and erfc's correction. */
+static inline void log_ndtr_and_mills(double x, double *log_cdf, double *mills)
 {
-    if (z < -20.0) return -z / (1.0 + mills_series(z));
-    return npdf(z) / (0.5 * erfc_scaled_arg(-z));
+    if (x < -20.0) {
+        double series = mills_series(x);
+        *log_cdf = log_ndtr_asymptotic(x, series);
+        *mills = -x / (1.0 + series);
+        return;
+    }
+    if (x != x) {
+        *log_cdf = *mills = x;
+        return;
+    }
+    double g = gauss(x), pdf = g * INV_SQRT_2PI;
+    if (x <= 0.0) {
+        double cdf = 0.5 * erfc_scaled_arg_given(-x, g);
+        *log_cdf = log(cdf);
+        *mills = pdf / cdf;
+    } else {
+        double tail = 0.5 * erfc_scaled_arg_given(x, g);
+        *log_cdf = log1p(-tail);
+        *mills = pdf / (1.0 - tail);
+    }
 }
 
 /* Probit: l = -y log Phi(z) - (1-y) log Phi(-z), dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z). */
 static inline void probit_point(double z, double y, double *loss, double *residual)
 {
-    if (y == 1.0) {
-        *loss = -log_ndtr_d(z);
-        *residual = -npdf_over_ndtr(z);
+    double lc, m;
+    if (z != z) {
+        *loss = *residual = z;
+    } else if (y == 1.0) {
+        log_ndtr_and_mills(z, &lc, &m);
+        *loss = -lc;
+        *residual = -m;
     } else if (y == 0.0) {
-        *loss = -log_ndtr_d(-z);
-        *residual = npdf_over_ndtr(-z);
+        log_ndtr_and_mills(-z, &lc, &m);
+        *loss = -lc;
+        *residual = m;
     } else {
-        *loss = -y * log_ndtr_d(z) - (1.0 - y) * log_ndtr_d(-z);
-        *residual = -y * npdf_over_ndtr(z) + (1.0 - y) * npdf_over_ndtr(-z);
+        double ls, mn;
+        log_ndtr_and_mills(z, &lc, &m);
+        log_ndtr_and_mills(-z, &ls, &mn);
+        *loss = -y * lc - (1.0 - y) * ls;
+        *residual = -y * m + (1.0 - y) * mn;
     }
 }
 

@@ -109,6 +109,32 @@ def test_probit_loss_grad_matches_reference(fast_backend):
         assert float(got[2]) == pytest.approx(float(ref[2]), rel=1e-11, abs=1e-12)
 
 
+def test_probit_pointwise_vs_mpmath_across_the_formula_switches(fast_backend):
+    """One sample (x = 1, w = 0, b = z): the loss and grad_b are the pointwise loss and
+    residual. The kernels switch formulas at z = -20 (asymptotic series) and z = 0
+    (Phi, or 1 - Phi from the other tail); a dense sweep across both, hard and soft
+    labels: 4 eps on the loss, 16 eps of the residual's terms (as in test_gradients)."""
+    mpmath.mp.dps = 50
+    zs = np.concatenate([np.linspace(-21.0, 3.0, 97), [-20.0, -20.0 - 1e-9, -20.0 + 1e-9],
+                         [-1e-300, 0.0, 1e-300, -1e-9, 1e-9]])
+    failures = []
+    for y in (1.0, 0.0, 0.3):
+        for z in zs:
+            loss, _, grad_b = fastlogreg.probit_loss_grad(np.ones((1, 1)), [y], [0.0], z,
+                                                          backend=fast_backend)
+            u = mpmath.mpf(float(z))
+            log_cdf, log_sf = (mpmath.log(mpmath.ncdf(v)) if v <= 0 else mpmath.log1p(-mpmath.ncdf(-v))
+                               for v in (u, -u))
+            true_loss = -y * log_cdf - (1 - y) * log_sf
+            a = y * mpmath.npdf(u) / mpmath.ncdf(u)
+            b = (1 - y) * mpmath.npdf(u) / mpmath.ncdf(-u)
+            if abs(loss - true_loss) > 4 * EPS * abs(true_loss):
+                failures.append(f"loss y={y} z={z!r}: {loss!r} vs {float(true_loss)!r}")
+            if abs(grad_b - (b - a)) > 16 * EPS * (a + b):
+                failures.append(f"residual y={y} z={z!r}: {grad_b!r} vs {float(b - a)!r}")
+    assert not failures, "\n".join(failures[:12])
+
+
 def test_probit_gradient_finite_differences(backend):
     X, y, sw = _probit_data()
     rng = np.random.default_rng(SEED)

@@ -14,7 +14,7 @@ import numba
 if not os.environ.get("NUMBA_THREADING_LAYER"):
     numba.config.THREADING_LAYER = "threadsafe"
 
-from . import elementwise, fused, hessp, probit, rowwise  # noqa: E402  (after the layer is chosen)
+from . import elementwise, fused, hessp, rowwise  # noqa: E402  (after the layer is chosen)
 
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 
@@ -56,4 +56,4 @@ softmax_loss_grad = _with_threads(fused.softmax_loss_grad)
 logistic_hessp = _with_threads(hessp.logistic_hessp)
 softmax_hessp = _with_threads(hessp.softmax_hessp)
 log_ndtr = _with_threads(elementwise.log_ndtr)
-probit_loss_grad = _with_threads(probit.probit_loss_grad)
+probit_loss_grad = _with_threads(fused.probit_loss_grad)

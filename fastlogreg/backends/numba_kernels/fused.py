@@ -13,6 +13,7 @@ import numpy as np
 from numba import prange
 
 from . import scalar
+from .probit import probit_pointwise
 from ._jit import jit, jit_block, jit_register_block, jit_fused
 
 
@@ -204,8 +205,13 @@ def _binary_pointwise(z, y, sw, weighted):
     return loss, grad_b
 
 
+# The binary links: the pointwise part is the only difference between the two kernels.
+LOGIT = 0
+PROBIT = 1
+
+
 @jit_block
-def _binary_chunk(X, y, sw, weighted, w, b, g, z):
+def _binary_chunk(link, X, y, sw, weighted, w, b, g, z):
     """Partial sums of the rows of X (a chunk): loss and grad_b returned, g += gradient."""
     n = X.shape[0]
     rows = z.shape[0]
@@ -220,7 +226,11 @@ def _binary_chunk(X, y, sw, weighted, w, b, g, z):
         # the update (the scores already stream the current block)
         pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
         pf = scores(Xb, w, b, zb, pf, pf_end, group_lines // 3)
-        l_b, gb_b = _binary_pointwise(zb, y[lo:hi], sw[lo:hi] if weighted else sw, weighted)
+        swb = sw[lo:hi] if weighted else sw
+        if link == LOGIT:
+            l_b, gb_b = _binary_pointwise(zb, y[lo:hi], swb, weighted)
+        else:
+            l_b, gb_b = probit_pointwise(zb, y[lo:hi], swb, weighted)
         loss += l_b
         grad_b += gb_b
         pf = rank_update(Xb, zb, g, pf, pf_end, group_lines - group_lines // 3)
@@ -228,7 +238,8 @@ def _binary_chunk(X, y, sw, weighted, w, b, g, z):
 
 
 @jit_fused
-def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+def _binary_loss_grad(link, X, y, w, b, sample_weight, grad_w, n_threads):
+    """The fused binary kernel of either link; rows split into ``n_threads`` chunks."""
     n, d = X.shape
     weighted = sample_weight.shape[0] > 0
     rows = block_rows(d, X.itemsize)
@@ -241,12 +252,22 @@ def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
         loss_c, grad_b_c = _binary_chunk(
-            X[lo:hi], y[lo:hi], sw_rows[lo:hi] if weighted else sw_rows,
+            link, X[lo:hi], y[lo:hi], sw_rows[lo:hi] if weighted else sw_rows,
             weighted, w, b, chunk_grad[c], z,
         )
         chunk_loss[c] = loss_c
         chunk_grad_b[c] = grad_b_c
     return _reduce_binary(chunk_grad[:, :d], chunk_loss, chunk_grad_b, grad_w)
+
+
+@jit
+def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    return _binary_loss_grad(LOGIT, X, y, w, b, sample_weight, grad_w, n_threads)
+
+
+@jit
+def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    return _binary_loss_grad(PROBIT, X, y, w, b, sample_weight, grad_w, n_threads)
 
 
 @jit

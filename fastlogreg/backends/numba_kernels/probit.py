@@ -1,4 +1,5 @@
-"""Probit-link Numba kernels: the scalar ``log Phi`` and the fused ``probit_loss_grad``.
+"""Probit-link Numba functions: the scalar ``log Phi`` and the pointwise part of the fused
+``probit_loss_grad`` (:mod:`.fused` has the blocked kernel).
 
 Stable ``log Phi(x)``, ``Phi`` the standard normal CDF, in float64 (scipy's
 ``special.log_ndtr`` is the oracle):
@@ -18,10 +19,7 @@ below -20 and ``phi / (erfc / 2)`` above: finite and accurate in both tails.
 
 import math
 
-import numpy as np
-from numba import prange
-
-from ._jit import jit, jit_fused
+from ._jit import jit
 
 _SQRT1_2 = math.sqrt(0.5)  # correctly rounded (sqrt is); _SQRT1_2_LO is relative to it
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -47,26 +45,36 @@ def _product_error(a, b, p):
 
 @jit
 def _erfc_scaled_arg(x):
-    """erfc(x / sqrt 2) without the error of rounding t = x / sqrt 2.
+    """erfc(x / sqrt 2) without the error of rounding t = x / sqrt 2 (see
+    :func:`_erfc_scaled_arg_given`)."""
+    t = x * _SQRT1_2
+    return _erfc_scaled_arg_given(x, math.exp(-t * t))
+
+
+@jit
+def _erfc_scaled_arg_given(x, gauss):
+    """erfc(x / sqrt 2) without the error of rounding t = x / sqrt 2, given
+    ``gauss`` = exp(-x^2 / 2).
 
     That rounding error dt costs a relative 2 t^2 eps in erfc(t) (1e-13 at x = 30);
-    erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order.
+    erfc(t + dt) = erfc(t) - dt 2/sqrt(pi) exp(-t^2) to first order. The correction is
+    tiny against erfc(t), so exp(-t^2) may be any accurate form of exp(-x^2 / 2).
     """
     t = x * _SQRT1_2
     if not math.isfinite(t) or abs(x) > 1e150:
         return math.erfc(t)
     dt = _product_error(x, _SQRT1_2, t) + x * _SQRT1_2_LO
-    return math.erfc(t) - dt * _TWO_OVER_SQRT_PI * math.exp(-t * t)
+    return math.erfc(t) - dt * _TWO_OVER_SQRT_PI * gauss
 
 
 @jit
-def _npdf(z):
-    """phi(z) with z^2 split exactly into hi + lo, so the exponent is not rounded."""
+def _gauss(z):
+    """exp(-z^2 / 2) with z^2 split exactly into hi + lo, so the exponent is not rounded."""
     hi = z * z
     if not hi < math.inf:
         return 0.0 if hi == math.inf else hi  # |z| huge: 0; NaN propagates
     lo = _product_error(z, z, hi) if hi < 1e300 else 0.0
-    return math.exp(-0.5 * hi) * (1.0 - 0.5 * lo) * _INV_SQRT_2PI
+    return math.exp(-0.5 * hi) * (1.0 - 0.5 * lo)
 
 
 @jit
@@ -85,6 +93,12 @@ def _mills_series(x):
 
 
 @jit
+def _log_ndtr_asymptotic(x, series):
+    """log Phi(x) for x < -20 given series = S(x): -x^2/2 - log(-x) - log(2 pi)/2 + log1p(S)."""
+    return -0.5 * x * x - math.log(-x) - _LOG_SQRT_2PI + math.log1p(series)
+
+
+@jit
 def log_ndtr_scalar(x):
     """log Phi(x) in float64, accurate in both tails (see the module docstring)."""
     if x >= -1.0:
@@ -92,67 +106,70 @@ def log_ndtr_scalar(x):
     if x >= -20.0:
         return math.log(0.5 * _erfc_scaled_arg(-x))
     if x < -20.0:
-        return -0.5 * x * x - math.log(-x) - _LOG_SQRT_2PI + math.log1p(_mills_series(x))
+        return _log_ndtr_asymptotic(x, _mills_series(x))
     return x  # NaN
 
 
 @jit
-def _npdf_over_ndtr(z):
-    """phi(z) / Phi(z), the inverse Mills ratio, accurate on both sides.
+def log_ndtr_and_mills(x):
+    """``(log Phi(x), phi(x) / Phi(x))`` from one erfc, one exp and one log.
 
-    For z < -20 from the asymptotic series, -z / (1 + S(z)): exp(log phi - log Phi)
-    would cancel there (both ~ -z^2/2; at z = -1e9 it gives 1 instead of 1e9).
+    * x < -20: the asymptotic series S(x): ``-x^2/2 - log(-x) - log(2 pi)/2 + log1p(S)``
+      and ``-x / (1 + S)`` (exp(log phi - log Phi) would cancel there: both ~ -x^2/2);
+    * -20 <= x <= 0: P = Phi(x) = erfc(-x / sqrt 2) / 2: ``log P`` and ``phi / P``;
+    * x > 0: Q = 1 - Phi(x) = erfc(x / sqrt 2) / 2: ``log1p(-Q)`` (no cancellation as
+      Phi -> 1) and ``phi / (1 - Q)``, where 1 - Q >= 1/2 is rounded once.
+
+    exp(-x^2 / 2) serves both phi and the erfc argument's rounding correction. The two
+    sides meet at x = 0, where P = 1 - Q = 1/2.
     """
-    if z < -20.0:
-        return -z / (1.0 + _mills_series(z))
-    return _npdf(z) / (0.5 * _erfc_scaled_arg(-z))
+    if x < -20.0:
+        series = _mills_series(x)
+        return _log_ndtr_asymptotic(x, series), -x / (1.0 + series)
+    if x != x:
+        return x, x
+    gauss = _gauss(x)
+    pdf = gauss * _INV_SQRT_2PI
+    if x <= 0.0:
+        cdf = 0.5 * _erfc_scaled_arg_given(-x, gauss)
+        return math.log(cdf), pdf / cdf
+    tail = 0.5 * _erfc_scaled_arg_given(x, gauss)
+    return math.log1p(-tail), pdf / (1.0 - tail)
 
 
 @jit
 def probit_nll_residual(z, y):
-    """Pointwise ``l = -y log Phi(z) - (1-y) log Phi(-z)`` and ``dl/dz``."""
+    """Pointwise ``l = -y log Phi(z) - (1-y) log Phi(-z)`` and ``dl/dz``
+    ``= -y phi(z)/Phi(z) + (1-y) phi(z)/Phi(-z)`` (phi is even)."""
     if z != z:
         return z, z
     if y == 1.0:
-        return -log_ndtr_scalar(z), -_npdf_over_ndtr(z)
+        log_cdf, mills = log_ndtr_and_mills(z)
+        return -log_cdf, -mills
     if y == 0.0:
-        return -log_ndtr_scalar(-z), _npdf_over_ndtr(-z)
-    loss = -y * log_ndtr_scalar(z) - (1.0 - y) * log_ndtr_scalar(-z)
-    return loss, -y * _npdf_over_ndtr(z) + (1.0 - y) * _npdf_over_ndtr(-z)
+        log_cdf, mills = log_ndtr_and_mills(-z)
+        return -log_cdf, mills
+    log_cdf, mills = log_ndtr_and_mills(z)
+    log_sf, mills_neg = log_ndtr_and_mills(-z)
+    return -y * log_cdf - (1.0 - y) * log_sf, -y * mills + (1.0 - y) * mills_neg
 
 
-@jit_fused
-def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
-    n, d = X.shape
-    weighted = sample_weight.shape[0] > 0
-    chunk_grad = np.empty((n_threads, d))
-    chunk_loss = np.empty(n_threads)
-    chunk_grad_b = np.empty(n_threads)
-    for c in prange(n_threads):
-        g = np.zeros(d)
-        loss_c = 0.0
-        grad_b_c = 0.0
-        for i in range(n * c // n_threads, n * (c + 1) // n_threads):
-            z = 0.0
-            for j in range(d):
-                z += X[i, j] * w[j]
-            loss_i, r = probit_nll_residual(z + b, y[i])
-            if weighted:
-                loss_i *= sample_weight[i]
-                r *= sample_weight[i]
-            loss_c += loss_i
-            grad_b_c += r
-            for j in range(d):
-                g[j] += r * X[i, j]
-        chunk_grad[c] = g
-        chunk_loss[c] = loss_c
-        chunk_grad_b[c] = grad_b_c
-    grad_w[:] = 0.0
+@jit
+def probit_pointwise(z, y, sw, weighted):
+    """Loss and residual of each row of a block of the fused kernel (libm's erfc, exp
+    and log per row: this loop does not vectorise).
+
+    z (m,) holds the scores on entry and the weighted residuals on exit; returns the
+    block's weighted loss sum and residual sum.
+    """
     loss = 0.0
     grad_b = 0.0
-    for c in range(n_threads):
-        grad_w += chunk_grad[c]
-        loss += chunk_loss[c]
-        grad_b += chunk_grad_b[c]
+    for i in range(z.shape[0]):
+        li, ri = probit_nll_residual(z[i], y[i])
+        if weighted:
+            li *= sw[i]
+            ri *= sw[i]
+        loss += li
+        grad_b += ri
+        z[i] = ri
     return loss, grad_b
-
