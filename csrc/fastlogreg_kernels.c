@@ -147,14 +147,6 @@ static void reduce_chunks(const double *part, int nchunks, int64_t stride, int64
 static const double LOG_SQRT_2PI = 0.91893853320467274178032973640562; /* log(2 pi) / 2 */
 static const double SQRT1_2 = 0.70710678118654752440084436210485;
 
-/* s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): full precision in both tails (the
- * naive p (1 - p) cancels for large z). */
-FLR_INLINE double expit_deriv(double z)
-{
-    double e = exp(-fabs(z));
-    return e / ((1.0 + e) * (1.0 + e));
-}
-
 /* S(x) = sum_{k >= 1} (-1)^k (2k-1)!! / x^(2k) for x < -20, summed until the terms stop
  * mattering (the tenth is below 1e-17):  Phi(x) = phi(x) / (-x) * (1 + S(x)). */
 static double mills_series(double x)

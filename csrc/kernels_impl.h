@@ -489,6 +489,70 @@ FLR_INLINE void SFX(block_pointwise)(int link, int64_t nb, const double *z, cons
     }
 }
 
+/* Rows per block of the binary kernels: about FLR_BLOCK_BYTES of X, a multiple of 8
+ * between 8 and FLR_MAX_BLOCK. */
+static inline int64_t SFX(binary_block_rows)(int64_t d)
+{
+    int64_t rows = FLR_BLOCK_BYTES / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
+    return rows < 8 ? 8 : rows > FLR_MAX_BLOCK ? FLR_MAX_BLOCK : rows & ~(int64_t)7;
+}
+
+/* g += sum_k r[k] x_k over the nb rows of the block Xb (row stride xs0, column stride
+ * xs1), in row order, so bit-identical to one axpy per row.  Unit-stride rows go 8 per
+ * sweep over g (each load and store of g serves 8 rows), prefetching `lines` lines of
+ * the next block per sweep; other strides by a column sweep. */
+FLR_INLINE void SFX(block_update)(double *restrict g, const double *rb, const REAL *Xb, int64_t xs0,
+                                  int64_t xs1, int64_t nb, int64_t d, int unit, const char **pf,
+                                  const char *pf_end, int64_t lines)
+{
+    if (unit) {
+        int64_t k = 0;
+        for (; k + 8 <= nb; k += 8) {
+            const REAL *x0 = Xb + k * xs0, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
+                       *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
+            const double *r = rb + k;
+            int64_t j = 0;
+#if defined(FLR_VECTOR)
+            /* the loop below, 8 columns at a time through SFX(load8) (one conversion
+             * instruction per 8 floats): the same additions in the same order */
+            for (; j + 8 <= d; j += 8) {
+                flr_v8d t = load8_f64(g + j);
+                t += r[0] * SFX(load8)(x0 + j);
+                t += r[1] * SFX(load8)(x1 + j);
+                t += r[2] * SFX(load8)(x2 + j);
+                t += r[3] * SFX(load8)(x3 + j);
+                t += r[4] * SFX(load8)(x4 + j);
+                t += r[5] * SFX(load8)(x5 + j);
+                t += r[6] * SFX(load8)(x6 + j);
+                t += r[7] * SFX(load8)(x7 + j);
+                memcpy(g + j, &t, sizeof t);
+            }
+#endif
+            for (; j < d; j++) {
+                double t = g[j];
+                t += r[0] * (double)x0[j];
+                t += r[1] * (double)x1[j];
+                t += r[2] * (double)x2[j];
+                t += r[3] * (double)x3[j];
+                t += r[4] * (double)x4[j];
+                t += r[5] * (double)x5[j];
+                t += r[6] * (double)x6[j];
+                t += r[7] * (double)x7[j];
+                g[j] = t;
+            }
+            prefetch_lines(pf, pf_end, lines);
+        }
+        for (; k < nb; k++) SFX(axpy)(g, rb[k], Xb + k * xs0, 1, d);
+    } else {
+        for (int64_t j = 0; j < d; j++) {
+            const REAL *col = Xb + j * xs1;
+            double gj = g[j];
+            for (int64_t k = 0; k < nb; k++) gj += rb[k] * (double)col[k * xs0];
+            g[j] = gj;
+        }
+    }
+}
+
 /* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
  * Blocks of about FLR_BLOCK_BYTES of X: (1) the scores z of the block's rows, (2) their
  * losses and residuals in one vectorized loop, (3) g += r_k x_k in row order, 8 rows per
@@ -500,8 +564,7 @@ FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_
                                         const double *sw, double *restrict g, double *acc)
 {
     double zb[FLR_MAX_BLOCK], lb[FLR_MAX_BLOCK], rb[FLR_MAX_BLOCK];
-    int64_t rows = FLR_BLOCK_BYTES / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
-    rows = rows < 8 ? 8 : rows > FLR_MAX_BLOCK ? FLR_MAX_BLOCK : rows & ~(int64_t)7;
+    int64_t rows = SFX(binary_block_rows)(d);
     int unit = xs1 == 1 || d <= 1;
     /* Contiguous rows: the next block is prefetched, a third of it during the scores
      * (which stream the current block themselves), the rest during the update. */
@@ -537,52 +600,7 @@ FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_
             loss += lb[k];
             grad_b += rb[k];
         }
-        if (unit) {
-            int64_t k = 0;
-            for (; k + 8 <= nb; k += 8) {
-                const REAL *x0 = Xb + k * xs0, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
-                           *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
-                const double *r = rb + k;
-                int64_t j = 0;
-#if defined(FLR_VECTOR)
-                /* the loop below, 8 columns at a time through SFX(load8) (one conversion
-                 * instruction per 8 floats): the same additions in the same order */
-                for (; j + 8 <= d; j += 8) {
-                    flr_v8d t = load8_f64(g + j);
-                    t += r[0] * SFX(load8)(x0 + j);
-                    t += r[1] * SFX(load8)(x1 + j);
-                    t += r[2] * SFX(load8)(x2 + j);
-                    t += r[3] * SFX(load8)(x3 + j);
-                    t += r[4] * SFX(load8)(x4 + j);
-                    t += r[5] * SFX(load8)(x5 + j);
-                    t += r[6] * SFX(load8)(x6 + j);
-                    t += r[7] * SFX(load8)(x7 + j);
-                    memcpy(g + j, &t, sizeof t);
-                }
-#endif
-                for (; j < d; j++) {
-                    double t = g[j];
-                    t += r[0] * (double)x0[j];
-                    t += r[1] * (double)x1[j];
-                    t += r[2] * (double)x2[j];
-                    t += r[3] * (double)x3[j];
-                    t += r[4] * (double)x4[j];
-                    t += r[5] * (double)x5[j];
-                    t += r[6] * (double)x6[j];
-                    t += r[7] * (double)x7[j];
-                    g[j] = t;
-                }
-                prefetch_lines(&pf, pf_end, 8 * (row_lines - row_lines / 3));
-            }
-            for (; k < nb; k++) SFX(axpy)(g, rb[k], Xb + k * xs0, 1, d);
-        } else {
-            for (int64_t j = 0; j < d; j++) {
-                const REAL *col = Xb + j * xs1;
-                double gj = g[j];
-                for (int64_t k = 0; k < nb; k++) gj += rb[k] * (double)col[k * xs0];
-                g[j] = gj;
-            }
-        }
+        SFX(block_update)(g, rb, Xb, xs0, xs1, nb, d, unit, &pf, pf_end, 8 * (row_lines - row_lines / 3));
     }
     acc[0] = loss;
     acc[1] = grad_b;
@@ -960,22 +978,44 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
 }
 
 /* ------------------------------------------------------------------ Hessian-vector */
+/* Rows [lo, hi) of the logistic Hessian-vector product into g (d) and *acc_out (the
+ * intercept's part), in the blocks of binary_rows: (1) the scores x.w and x.v of the
+ * block's rows in one sweep (dot4x2), (2) the weights h = s(z) s(-z) = e / (1 + e)^2,
+ * e = exp(-|z|) (exact in the tails), times x.v + v_b, in a loop that vectorizes,
+ * (3) g += (h u)_k x_k in row order while the block is in L1. */
 FLR_CLONES static void SFX(logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const REAL *X,
                                                 int64_t xs0, int64_t xs1, const double *w, double b,
                                                 const double *sw, const double *v, double v_b,
                                                 double *restrict g, double *acc_out)
 {
+    double zb[FLR_MAX_BLOCK], ub[FLR_MAX_BLOCK];
+    int64_t rows = SFX(binary_block_rows)(d);
+    int unit = xs1 == 1 || d <= 1;
+    int contiguous = unit && xs0 == d;
+    int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
+    const char *pf = (const char *)(X + lo * xs0);
     double acc_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
-    for (int64_t i = lo; i < hi; i++) {
-        const REAL *xi = X + i * xs0;
-        double z, u;
-        SFX(dot_pair)(xi, xs1, w, v, d, &z, &u);
-        double h = expit_deriv(z + b);
-        if (sw != NULL) h *= sw[i];
-        double hu = h * (u + v_b);
-        acc_b += hu;
-        SFX(axpy)(g, hu, xi, xs1, d);
+    for (int64_t i0 = lo; i0 < hi; i0 += rows) {
+        int64_t nb = hi - i0 < rows ? hi - i0 : rows;
+        const REAL *Xb = X + i0 * xs0;
+        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i0 + nb,
+                                         rows, hi, &pf);
+        int64_t k = 0;
+        if (unit) {
+            for (; k + 4 <= nb; k += 4) {
+                SFX(dot4x2)(Xb + k * xs0, xs0, w, v, d, zb + k, ub + k);
+                prefetch_lines(&pf, pf_end, 4 * row_lines / 3);
+            }
+        }
+        for (; k < nb; k++) SFX(dot_pair)(Xb + k * xs0, xs1, w, v, d, zb + k, ub + k);
+        for (k = 0; k < nb; k++) {
+            double e = exp_nonpositive(-fabs(zb[k] + b));
+            double h = e / ((1.0 + e) * (1.0 + e));
+            ub[k] = (sw != NULL ? h * sw[i0 + k] : h) * (ub[k] + v_b);
+        }
+        for (k = 0; k < nb; k++) acc_b += ub[k];
+        SFX(block_update)(g, ub, Xb, xs0, xs1, nb, d, unit, &pf, pf_end, 8 * (row_lines - row_lines / 3));
     }
     *acc_out = acc_b;
 }
