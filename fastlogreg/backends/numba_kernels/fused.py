@@ -262,11 +262,13 @@ def _binary_loss_grad(link, X, y, w, b, sample_weight, grad_w, n_threads):
 
 @jit
 def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    """The logit link's fused kernel (the contract is in :mod:`fastlogreg.backends`)."""
     return _binary_loss_grad(LOGIT, X, y, w, b, sample_weight, grad_w, n_threads)
 
 
 @jit
 def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
+    """The probit link's fused kernel (the contract is in :mod:`fastlogreg.backends`)."""
     return _binary_loss_grad(PROBIT, X, y, w, b, sample_weight, grad_w, n_threads)
 
 
