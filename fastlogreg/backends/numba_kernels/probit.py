@@ -1,8 +1,8 @@
 """Probit-link Numba functions: the scalar ``log Phi`` and the pointwise part of the fused
 ``probit_loss_grad`` (:mod:`.fused` has the blocked kernel).
 
-Stable ``log Phi(x)``, ``Phi`` the standard normal CDF, in float64 (scipy's
-``special.log_ndtr`` is the oracle):
+Stable ``log Phi(x)`` (``log_ndtr_scalar``, the elementwise ``log_ndtr``), ``Phi`` the
+standard normal CDF, in float64 (scipy's ``special.log_ndtr`` is the oracle):
 
 * ``x > -1``: ``log1p(-erfc(x / sqrt 2) / 2)`` (``Phi`` close to 1: no cancellation);
 * ``-20 < x <= -1``: ``log(erfc(-x / sqrt 2) / 2)`` (``erfc`` is accurate and far from
@@ -12,9 +12,11 @@ Stable ``log Phi(x)``, ``Phi`` the standard normal CDF, in float64 (scipy's
   summed until the terms stop mattering (at ``x = -20`` the tenth term is ``< 1e-17``).
 
 The erfc arguments and phi's exponent are corrected for the rounding of ``x / sqrt 2``
-and ``x^2`` (Dekker's exact products), as the C kernel does with fma. The probit
-residual uses the inverse Mills ratio ``phi(z) / Phi(z)``, from the asymptotic series
-below -20 and ``phi / (erfc / 2)`` above: finite and accurate in both tails.
+and ``x^2`` (Dekker's exact products), as the C kernel does with fma. The fused
+kernel's pointwise part takes log Phi and the inverse Mills ratio ``phi(z) / Phi(z)``
+together from one erfc (:func:`log_ndtr_and_mills`): the asymptotic series below -20,
+``Phi = erfc(-z / sqrt 2) / 2`` up to 0 and ``1 - erfc(z / sqrt 2) / 2`` above; finite
+and accurate in both tails.
 """
 
 import math
