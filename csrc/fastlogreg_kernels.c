@@ -345,11 +345,7 @@ static inline void log_ndtr_and_mills(double x, double *log_cdf, double *mills)
         *mills = -x / (1.0 + series);
         return;
     }
-    if (x != x) {
-        *log_cdf = *mills = x;
-        return;
-    }
-    double g = gauss(x), pdf = g * INV_SQRT_2PI;
+    double g = gauss(x), pdf = g * INV_SQRT_2PI; /* NaN x: NaN here and in erfc, so in both */
     if (x <= 0.0) {
         double cdf = 0.5 * erfc_scaled_arg_given(-x, g);
         *log_cdf = log(cdf);

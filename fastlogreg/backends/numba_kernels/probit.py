@@ -128,9 +128,7 @@ def log_ndtr_and_mills(x):
     if x < -20.0:
         series = _mills_series(x)
         return _log_ndtr_asymptotic(x, series), -x / (1.0 + series)
-    if x != x:
-        return x, x
-    gauss = _gauss(x)
+    gauss = _gauss(x)  # NaN x: NaN here and in erfc, so both results are NaN
     pdf = gauss * _INV_SQRT_2PI
     if x <= 0.0:
         cdf = 0.5 * _erfc_scaled_arg_given(-x, gauss)
