@@ -51,8 +51,8 @@ def log_ndtr(x, out, n_threads):
 
 # ----------------------------------------------------------------------------- row-wise
 def _shifted(Z):
-    """Return (D, log1p_s): D = Z - max(Z) per row with the infinite-max rule, and
-    log1p(s) where s sums exp(D) over every entry but the first argmax."""
+    """Return (D, E, s, m) per row: m = max(Z), D = Z - m with the infinite-max rule,
+    E = exp(D), and s the sum of E over every entry but the first argmax."""
     Z = np.asarray(Z, dtype=np.float64)
     n = Z.shape[0]
     m = Z.max(axis=1)
@@ -61,22 +61,33 @@ def _shifted(Z):
     infinite = np.isinf(m)
     D[infinite] = np.where(Z[infinite] == m[infinite, None], 0.0, -np.inf)
     E = np.exp(D)
-    E[np.arange(n), np.argmax(Z, axis=1)] = 0.0
-    return D, np.log1p(E.sum(axis=1)), m
+    others = E.copy()
+    others[np.arange(n), np.argmax(Z, axis=1)] = 0.0
+    return D, E, others.sum(axis=1), m
 
 
 def logsumexp(Z, out, n_threads):
-    D, log1p_s, m = _shifted(Z)
-    out[...] = m + log1p_s
+    _, _, s, m = _shifted(Z)
+    out[...] = m + np.log1p(s)
+
+
+def _log_softmax_parts(Z):
+    """Return (D, log1p(s), softmax(Z)) with softmax = exp(D) / (1 + s).
+
+    Not exp(D - log1p(s)): the quotient rounds once after exp, so a row of equal
+    entries (exp(D) = 1 and s = C - 1, both exact) gives the correctly rounded 1/C
+    whatever the host's exp, and a large |D| does not amplify the rounding of
+    D - log1p(s)."""
+    D, E, s, _ = _shifted(Z)
+    return D, np.log1p(s), E / (1.0 + s)[:, None]
 
 
 def softmax(Z, out, n_threads):
-    D, log1p_s, _ = _shifted(Z)
-    out[...] = np.exp(D - log1p_s[:, None])
+    out[...] = _log_softmax_parts(Z)[2]
 
 
 def log_softmax(Z, out, n_threads):
-    D, log1p_s, _ = _shifted(Z)
+    D, log1p_s, _ = _log_softmax_parts(Z)
     out[...] = D - log1p_s[:, None]
 
 
@@ -119,14 +130,14 @@ def binary_cross_entropy(z, y, out, n_threads):
 
 def _cross_entropy_rows(Z, labels, Y):
     """Pointwise l_i = sum_k Y_ik (logsumexp(z_i) - z_ik) and softmax(Z)."""
-    D, log1p_s, _ = _shifted(Z)
+    D, log1p_s, P = _log_softmax_parts(Z)
     neg_log_p = log1p_s[:, None] - D
     if labels.shape[0]:
         loss = neg_log_p[np.arange(D.shape[0]), labels]
     else:
         with np.errstate(invalid="ignore"):
             loss = np.where(Y > 0, Y * neg_log_p, 0.0).sum(axis=1)
-    return loss, np.exp(-neg_log_p)
+    return loss, P
 
 
 def cross_entropy(Z, labels, Y, out, n_threads):
@@ -222,8 +233,7 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     hv_b[...] = 0.0
     for rows in _row_blocks(X.shape[0]):
         Xb = np.asarray(X[rows], dtype=np.float64)
-        D, log1p_s, _ = _shifted(Xb @ W.T + b)
-        P = np.exp(D - log1p_s[:, None])
+        P = _log_softmax_parts(Xb @ W.T + b)[2]
         U = Xb @ V.T + v_b
         sw = _weights(sample_weight, rows)
         sw_col = sw[:, None] if np.ndim(sw) else sw
