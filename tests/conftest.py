@@ -5,6 +5,28 @@
 with the backend's name as the test id. ``fast_backend`` is the same without "numpy", for
 tests that compare a backend against the NumPy reference (the oracle).
 
+What the suite promises, and how each promise is asserted:
+
+* **Exact on every host** (``assert_array_equal`` or ``==`` against literal values):
+  values the contract fixes whatever libm, SIMD dispatch or FMA the host has: +-inf,
+  NaN, 0 and 1 at the ends of the domain, the uniform rows of softmax (``1/C``, the
+  correctly rounded quotient), exact scalings (a power-of-two factor), integer sums.
+* **Bit-identical on the same host and thread count** (``assert_array_equal`` between
+  two results of the same backend): repeated calls, every memory layout and dtype
+  conversion of the same values, concurrent calls, ``backend=`` against
+  ``use_backend``, a model saved and loaded. Across hosts these may change in the last
+  bits: libm, NumPy's SIMD loops (AVX-512 or AVX2), FMA contraction and the C kernel's
+  instruction-set clone all differ.
+* **To a tolerance** (``assert_ulp_close``, ``assert_specials_exact``,
+  ``assert_fused_close`` and the tolerances named in each module): everything that
+  compares two implementations: backends against the reference, against mpmath,
+  SciPy, scikit-learn or statsmodels, and results for different thread counts.
+
+To check the AVX2 path of an AVX-512 host, run the suite with
+``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"`` (NumPy's AVX2 loops),
+``NUMBA_CPU_NAME=znver3`` with its own ``NUMBA_CACHE_DIR``, and the C kernel built
+with ``FASTLOGREG_EXTRA_CFLAGS=-march=x86-64-v3``.
+
 Hypothesis: the "fastlogreg" profile (default) keeps the number of examples small and
 derandomizes the search, so the suite is fast and every run sees the same examples;
 ``deadline=None`` because Numba compiles lazily on the first call of each signature.
@@ -109,6 +131,15 @@ def assert_ulp_close(got, expected, max_ulp, what=""):
                 f"({ulps.ravel()[i]} ulp)" for i in bad[:6]]
         pytest.fail(f"{what}: {bad.size} of {got.size} values more than {max_ulp} ulp apart\n"
                     + "\n".join(rows))
+
+
+def assert_specials_exact(got, expected, max_ulp, what=""):
+    """Bit-exact where ``expected`` is a value the contract fixes on every host (+-inf,
+    NaN, 0), within ``max_ulp`` elsewhere (values that come from libm)."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    special = ~np.isfinite(expected) | (expected == 0)
+    np.testing.assert_array_equal(got[special], expected[special], err_msg=f"{what}: special values")
+    assert_ulp_close(got[~special], expected[~special], max_ulp, what)
 
 
 def assert_close_to(got, expected, tol, what=""):

@@ -7,10 +7,10 @@ Tolerances (issue 2, "Exactness"):
 * elementwise functions: ``ELEMENTWISE_ULPS`` units in the last place. Both sides compute
   the same stable formula in float64 and round once; measured differences are 0 or 1 ulp.
 * row-wise functions: twice the accuracy bound of ``test_accuracy.rowwise_tolerance`` (each
-  side is within it of the exact value), which allows the |z_k - max z| epsilons the
-  issue grants for rounding the differences (the reference forms exp(d_k - L), the
-  kernels may form exp(d_k) / (1 + s): both are correct, and they differ by up to
-  |d_k| epsilons).
+  side is within it of the exact value), which allows |z_k - max z| epsilons for
+  rounding the differences d_k = z_k - max z: a log-softmax d_k - log1p(s) may be formed
+  in either order, and exp turns an absolute error of |d_k| epsilons in its argument into
+  that relative error.
 * fused loss+gradient and Hessian-vector products: float64 a relative ``RTOL64 = 1e-12`` of
   the loss and of the gradient norm, float32 ``RTOL32 = 1e-5``, plus the rounding error
   that two correct summation orders may make near cancellation (conftest's
