@@ -117,7 +117,14 @@ def check_sample_weight(sample_weight, n_samples):
     negative = int(np.count_nonzero(sw < 0))
     if negative:
         raise ValueError(f"sample_weight has {negative} negative value(s); weights must be >= 0")
-    total = float(np.sum(sw))
+    with np.errstate(over="ignore"):
+        total = float(np.sum(sw))
+    if np.isinf(total):
+        raise ValueError(
+            f"sample_weight sums to more than float64 can hold (largest weight {sw.max():.3g}); "
+            "divide the weights by a common factor: the weighted mean loss does not change "
+            "(in LogisticRegression, multiply C by the same factor to keep the same model)"
+        )
     if total <= 0:
         raise ValueError("sample_weight sums to zero; at least one weight must be positive")
     return sw, total

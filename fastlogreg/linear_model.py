@@ -11,6 +11,7 @@ scikit-learn is imported here (``BaseEstimator``, ``ClassifierMixin``,
 module only; ``import fastlogreg`` loads it lazily.
 """
 
+import functools
 import numbers
 import time
 import warnings
@@ -52,6 +53,13 @@ def count_nonfinite_blocked(X):
     return n_nan, n_inf
 
 
+def _max_abs(X):
+    """max |X| over row blocks (no X-sized temporary); for error messages."""
+    step = _row_block(X)
+    return max((float(np.max(np.abs(X[start:start + step])))
+                for start in range(0, X.shape[0], step)), default=0.0)
+
+
 def _check_finite_X(X, name="X"):
     n_nan, n_inf = count_nonfinite_blocked(X)
     if n_nan or n_inf:
@@ -68,6 +76,28 @@ def _check_finite_y(y):
         if n_nan or n_inf:
             raise ValueError(f"y contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and "
                              f"{n_inf} infinity")
+
+
+def _all_or_nothing(fit_method):
+    """Run ``fit_method`` so that it changes the estimator only if it returns.
+
+    On any exception, KeyboardInterrupt included, the instance's attributes are put
+    back as they were (the SGD state dict, updated in place, is restored from a copy):
+    a failed or interrupted fit never leaves new ``classes_`` beside old coefficients.
+    """
+
+    @functools.wraps(fit_method)
+    def wrapper(self, *args, **kwargs):
+        saved = {key: dict(value) if key == "_sgd_state" else value
+                 for key, value in self.__dict__.items()}
+        try:
+            return fit_method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
 
 
 _LABEL_BLOCK = 1 << 14  # labels per block in the chunked label scans
@@ -240,6 +270,20 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
         if self.link not in _LINKS:
             raise ValueError(f"link must be one of {_LINKS}, got {self.link!r}")
+        for name in ("fit_intercept", "warm_start"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+        verbose = self.verbose
+        if not isinstance(verbose, (numbers.Integral, np.bool_)) or verbose < 0:
+            raise ValueError(f"verbose must be an integer >= 0, got {verbose!r}")
+        random_state = self.random_state
+        if not (random_state is None or isinstance(random_state, (np.random.Generator,
+                                                                  np.random.RandomState))
+                or isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+                and random_state >= 0):
+            raise ValueError("random_state must be None, an integer >= 0 or a numpy Generator, "
+                             f"got {random_state!r}")
         if self.link == "probit" and self.solver == "newton":
             raise ValueError("solver='newton' needs Hessian-vector products, which exist for the "
                              "logit link only; use solver='lbfgs' or 'sgd' with link='probit'")
@@ -261,7 +305,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return X, y
 
     def _l2(self, weight_sum):
-        return 0.0 if np.isinf(self.C) else 1.0 / (float(self.C) * weight_sum)
+        if np.isinf(self.C):
+            return 0.0
+        l2 = 1.0 / (float(self.C) * weight_sum)
+        if not np.isfinite(l2):
+            raise ValueError(
+                f"C * sum(sample_weight) = {float(self.C) * weight_sum:.3g} is too small: the "
+                "penalty 1 / (C * sum(sample_weight)) overflows float64. Use a larger C or "
+                "larger sample weights (the model depends on their product only)."
+            )
+        return l2
 
     def _problem(self, X, target, sample_weight):
         """The validated problem for targets from :func:`_encode_labels`."""
@@ -304,7 +357,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 theta[obj.n_coef:] = log_prior - log_prior.mean()
         return theta
 
-    def _store(self, obj, result, solver):
+    def _store(self, obj, result, solver, *, warn_unconverged=True):
+        if not (np.isfinite(result.loss) and np.all(np.isfinite(result.theta))):
+            raise ValueError(
+                f"{solver} ended on a non-finite objective ({result.loss}) or coefficients: "
+                "the scores X @ coef_ overflow float64. Standardize the features (largest "
+                f"|X| seen by the fit: {_max_abs(obj.problem.X):.3g})."
+            )
         w, b = obj.split(result.theta)
         C, d = obj.n_classes, obj.n_features
         coef = np.array(w, dtype=np.float64).reshape(C, d)
@@ -324,15 +383,25 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.gradient_max_norm_ = float(result.grad_max)
         self.solver_ = solver
         self.n_passes_ = (float(result.n_loss_grad), float(result.n_hessp))
+        if not warn_unconverged:
+            return
         if result.hit_max_iter:
             warnings.warn(
                 f"{solver} did not converge in max_iter={self.max_iter} iterations: gradient "
                 f"max-norm {result.grad_max:.3e} > tol={self.tol:g}. Increase max_iter, "
                 "standardize the features or lower C.",
-                ConvergenceWarning, stacklevel=3,
+                ConvergenceWarning, stacklevel=4,  # user code -> _all_or_nothing -> fit -> _store
+            )
+        elif not result.converged:
+            warnings.warn(
+                f"{solver} stopped before reaching tol={self.tol:g}: {result.message} (gradient "
+                f"max-norm {result.grad_max:.3e}). The data may be badly scaled: standardize the "
+                "features or lower C.",
+                ConvergenceWarning, stacklevel=4,  # user code -> _all_or_nothing -> fit -> _store
             )
 
     # ------------------------------------------------------------------ fit
+    @_all_or_nothing
     def fit(self, X, y, sample_weight=None):
         """Fit by maximum likelihood with L2 penalty.
 
@@ -378,6 +447,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             loss0, grad0 = obj.loss_grad(theta0)
             if not (np.isfinite(loss0) and np.all(np.isfinite(grad0))):
                 _check_finite_X(X)
+                raise ValueError(
+                    "the objective or its gradient overflows float64 at the starting point "
+                    f"although X is finite (largest |X|: {_max_abs(X):.3g}). Standardize the "
+                    "features."
+                )
             obj.prime(theta0, loss0, grad0)
         result = solvers.minimize(
             obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
@@ -389,6 +463,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(attr, None)
         return self
 
+    @_all_or_nothing
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD (SVRG) on this batch, from the current coefficients.
 
@@ -438,8 +513,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self._rng = np.random.default_rng(self.random_state)
         result = solvers.sgd(obj, theta0, tol=float(self.tol), max_iter=1, verbose=self.verbose,
                              random_state=self._rng, state=self._sgd_state)
-        result.hit_max_iter = False  # one epoch per call is the contract, not a failure
-        self._store(obj, result, "sgd")
+        # one epoch per call is the contract: stopping short of tol is not a failure
+        self._store(obj, result, "sgd", warn_unconverged=False)
         return self
 
     # ------------------------------------------------------------------ predict

@@ -58,7 +58,8 @@ class SolverResult:
     n_iter : int, iterations (L-BFGS / Newton) or epochs (SGD)
     loss : float, objective at ``theta``
     grad_max : float, max-norm of the gradient at ``theta``
-    converged : bool, ``grad_max <= tol`` (or SciPy's relative-decrease stop)
+    converged : bool, ``grad_max <= tol``, or L-BFGS's relative-decrease stop with a
+        gradient at float64's resolution (``sqrt(eps max(1, |loss|))``)
     hit_max_iter : bool, stopped because ``max_iter`` was reached
     message : str
     n_loss_grad, n_hessp : float, kernel calls made, in full-data passes (``sgd``'s
@@ -220,10 +221,19 @@ def lbfgs(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0, memory=20):
     )
     grad_max = _max_abs(res.jac)
     hit = res.status == 1 or (res.nit >= max_iter and grad_max > tol)
+    # The relative-decrease stop is a convergence only where the gradient is as small as
+    # float64 can resolve at a minimum (a decrease of g^2 / 2 is lost below eps |f| when
+    # g < sqrt(eps |f|), for unit curvature); beyond that it means the line search found
+    # no decrease: a failure.
+    floor = math.sqrt(np.finfo(float).eps * max(1.0, abs(float(res.fun))))
+    converged = res.status == 0 and grad_max <= max(tol, floor)
+    message = str(res.message)
+    if res.status == 0 and not converged:
+        message = f"no decrease of the objective found in float64 ({message})"
     return SolverResult(
         theta=res.x, n_iter=int(res.nit), loss=float(res.fun), grad_max=grad_max,
-        converged=bool(res.status == 0), hit_max_iter=bool(hit),
-        message=str(res.message), n_loss_grad=obj.n_loss_grad, n_hessp=obj.n_hessp,
+        converged=bool(converged), hit_max_iter=bool(hit),
+        message=message, n_loss_grad=obj.n_loss_grad, n_hessp=obj.n_hessp,
     )
 
 
