@@ -11,8 +11,8 @@ fastlogreg (solvers "auto", "lbfgs", "newton"; tol=1e-8) on
 * binary, float64 X of 500,000 x 100;
 * multinomial, float64 X of 200,000 x 50, 10 classes;
 
-(and scikit-learn-intelex's ``LogisticRegression`` when ``sklearnex`` imports: run the
-script with an interpreter where the bench extra scikit-learn-intelex is installed).
+(and scikit-learn-intelex's ``LogisticRegression`` when ``sklearnex`` imports: it is not
+a dependency of fastlogreg; ``pip install scikit-learn-intelex`` adds that column).
 All use C=1 and the same threads (Numba's and the BLAS pool: every core). Each
 repetition runs every method once, in a rotated order (interleaved), after an untimed
 warm-up fit on a slice (JIT compilation, page faults). A timing counts only if that

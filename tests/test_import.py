@@ -65,3 +65,21 @@ def test_public_api():
         assert name in fastlogreg.__all__, name
         assert callable(getattr(fastlogreg, name)), name
     assert isinstance(fastlogreg.__version__, str) and fastlogreg.__version__
+
+
+def test_python_dash_m_runs_the_command_line():
+    proc = run_python("import runpy, sys\n"
+                      "sys.argv = ['fastlogreg', '--help']\n"
+                      "runpy.run_module('fastlogreg', run_name='__main__')\n", check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: fastlogreg" in proc.stdout and "bench" in proc.stdout
+
+
+def test_package_ships_its_type_marker_and_license():
+    from importlib import metadata, resources
+
+    assert resources.files("fastlogreg").joinpath("py.typed").is_file()
+    meta = metadata.metadata("fastlogreg")
+    assert meta["License-Expression"] == "BSD-3-Clause"
+    assert any(str(name).endswith("LICENSE") for name in metadata.files("fastlogreg") or []), \
+        "LICENSE is not in the distribution"
