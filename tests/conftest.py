@@ -23,9 +23,14 @@ What the suite promises, and how each promise is asserted:
   SciPy, scikit-learn or statsmodels, and results for different thread counts.
 
 To check the AVX2 path of an AVX-512 host, run the suite with
-``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"`` (NumPy's AVX2 loops),
-``NUMBA_CPU_NAME=znver3`` with its own ``NUMBA_CACHE_DIR``, and the C kernel built
-with ``FASTLOGREG_EXTRA_CFLAGS=-march=x86-64-v3``.
+``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"`` (NumPy's AVX2 loops), the C
+kernel built with ``FASTLOGREG_EXTRA_CFLAGS=-march=x86-64-v3``, and Numba compiling for
+``NUMBA_CPU_NAME=znver3`` with its own ``NUMBA_CACHE_DIR`` and ``NUMBA_CPU_FEATURES`` set
+to the host's features with the AVX-512 ones turned off (a CPU name alone keeps the
+host's features)::
+
+    python -c "import llvmlite.binding as ll; print(','.join(('-' if k.startswith('avx512')
+    or k == 'evex512' else '+-'[not v]) + k for k, v in ll.get_host_cpu_features().items()))"
 
 Hypothesis: the "fastlogreg" profile (default) keeps the number of examples small and
 derandomizes the search, so the suite is fast and every run sees the same examples;
