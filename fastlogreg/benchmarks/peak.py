@@ -6,7 +6,8 @@ per iteration, so no FMA waits for another (the accumulators cover the FMA laten
 times the number of FMA units: 4 cycles x 2 units = 8 vectors on Intel's AVX-512
 cores; 16 are kept, and 12 where only 16 vector registers exist), no load, no store.
 The vectors are the widest the CPU Numba compiles for has (512-bit with AVX-512F,
-256-bit with AVX, else 128-bit).
+256-bit with AVX, else 128-bit); without the FMA feature each FMA is a multiply and an
+add (still 2 flops).
 
 The loop is written as a Numba intrinsic that emits the LLVM vector ``llvm.fma``
 calls itself (LLVM's SLP vectoriser leaves a loop of scalar accumulators scalar), in a
@@ -43,16 +44,16 @@ def numba_target():
 
     ``cpu_name`` is ``NUMBA_CPU_NAME`` or the host's (llvmlite); ``features`` lists
     which of avx512f, avx2, fma, avx are enabled (``NUMBA_CPU_FEATURES`` when set, else
-    the host's); ``vector_bits`` is the widest vector those features give.
+    the host's, as Numba's JIT does); ``vector_bits`` is the widest vector they give.
     """
     import llvmlite.binding as llvm
     import numba
 
     name = numba.config.CPU_NAME or llvm.get_host_cpu_name()
-    if numba.config.CPU_FEATURES:
+    # as Numba's JIT codegen: NUMBA_CPU_FEATURES when set (NUMBA_CPU_NAME=generic sets
+    # it to ""), else the host's features, whatever the CPU name
+    if numba.config.CPU_FEATURES is not None:
         flags = {f[1:]: f[0] == "+" for f in numba.config.CPU_FEATURES.split(",") if f}
-    elif numba.config.CPU_NAME and numba.config.CPU_NAME != llvm.get_host_cpu_name():
-        flags = {}  # a named CPU, features left to LLVM: not known here
     else:
         flags = dict(llvm.get_host_cpu_features())
     features = [f for f in ("avx512f", "avx2", "fma", "avx") if flags.get(f)]
@@ -60,10 +61,12 @@ def numba_target():
     return {"cpu_name": name, "features": features, "vector_bits": bits}
 
 
-def _chains_intrinsic(dtype, lanes, chains):
+def _chains_intrinsic(dtype, lanes, chains, fused=True):
     """An intrinsic ``float64(intp iters, float64 a, float64 b)``: ``chains`` vectors of
     ``lanes`` ``dtype`` values, each ``acc = fma(acc, a, b)`` ``iters`` times; returns
-    the sum of every lane (so the loop is not dead code)."""
+    the sum of every lane (so the loop is not dead code). ``fused=False`` (a CPU without
+    FMA, where ``llvm.fma`` would become a call to libm's ``fma``): a multiply and an
+    add instead."""
     from llvmlite import ir
     from numba.core import cgutils, types
     from numba.extending import intrinsic
@@ -91,7 +94,12 @@ def _chains_intrinsic(dtype, lanes, chains):
                     for k in range(chains)]
             with cgutils.for_range(builder, n):
                 for p in accs:
-                    builder.store(builder.call(fma, [builder.load(p), va, vb]), p)
+                    acc = builder.load(p)
+                    if fused:
+                        acc = builder.call(fma, [acc, va, vb])
+                    else:
+                        acc = builder.fadd(builder.fmul(acc, va), vb)
+                    builder.store(acc, p)
             total = builder.load(accs[0])
             for p in accs[1:]:
                 total = builder.fadd(total, builder.load(p))
@@ -140,7 +148,7 @@ def _build():
     chains = CHAINS if target["vector_bits"] == 512 else CHAINS_16_REGISTERS
     for dtype, size in (("float64", 64), ("float32", 32)):
         lanes = target["vector_bits"] // size
-        chains_fn = _chains_intrinsic(dtype, lanes, chains)
+        chains_fn = _chains_intrinsic(dtype, lanes, chains, "fma" in target["features"])
         serial = _serial_loop(chains_fn, scalar.prefer_512_bit_vectors)
         _kernels[dtype] = {
             "serial": serial,
