@@ -170,7 +170,8 @@ def test_peak_loop_runs_and_counts_flops():
     k = peak._kernel("float64")
     assert k["fmas_per_iteration"] == k["chains"] * k["lanes"]
     assert peak.fma_rate("float64", 1, 1000) == 2.0 * k["fmas_per_iteration"] * 1000
-    assert peak.fma_rate("float32", 2, 1000) == 2.0 * peak._kernel("float32")["fmas_per_iteration"] * 2000
+    fmas = peak._kernel("float32")["fmas_per_iteration"]
+    assert peak.fma_rate("float32", 2, 1000) == 2.0 * fmas * 1000 * 2
     rates = peak.measure(2, repeat=1, seconds=0.005)
     for dtype in ("float64", "float32"):
         assert rates[dtype]["per_thread_gflops"] > 0 and rates[dtype]["total_gflops"] > 0
