@@ -49,13 +49,16 @@ def header(results):
                      f"vectors; host has {has})")
     peak = results.get("peak_fma")
     if peak:
-        parts = [f"{dtype} {p['per_thread_gflops']:.1f} GFLOP/s per thread "
-                 f"(+-{100 * p['per_thread']['spread'] / p['per_thread']['median']:.0f}%), "
-                 f"{p['total_gflops']:.1f} on {p['threads']} thread(s) "
-                 f"(+-{100 * p['all_threads']['spread'] / p['all_threads']['median']:.0f}%)"
-                 for dtype, p in peak.items() if isinstance(p, dict) and "total_gflops" in p]
-        lines.append("peak FMA rate (" + peak["loop"] + f"; {peak['example_instruction']}): "
-                     + "; ".join(parts))
+        lines.append(f"peak FMA rate, measured: {peak['loop']} ({peak['example_instruction']}), "
+                     f"{peak['flops_per_fma']} flops per FMA")
+        for dtype, p in peak.items():
+            if isinstance(p, dict) and "total_gflops" in p:
+                one, every = p["per_thread"], p["all_threads"]
+                lines.append(
+                    f"  {dtype}: {p['per_thread_gflops']:.1f} GFLOP/s per thread "
+                    f"(+-{100 * one['spread'] / one['median']:.0f}%), {p['total_gflops']:.1f} "
+                    f"GFLOP/s on {p['threads']} thread(s) "
+                    f"(+-{100 * every['spread'] / every['median']:.0f}%)")
     check = results.get("ceiling_check")
     if check:
         parts = [f"{k} {v['gbps']:.1f} GB/s" for k, v in check.items() if k != "data"]
