@@ -22,7 +22,9 @@ def _parser():
         help="benchmark the kernels against the NumPy reference and the memory-bandwidth ceiling",
         description="Check every kernel against the NumPy reference, then time it interleaved "
         "with the reference, the ceiling (a read-only parallel pass over X on the same "
-        "threads) and, when installed, scipy.special, scikit-learn and PyTorch.",
+        "threads) and, when installed, scipy.special, scikit-learn and PyTorch. The host's "
+        "peak FMA rate is measured first; each fused kernel is also reported against its "
+        "roofline, max(bytes / ceiling bandwidth, flops / peak FMA rate).",
     )
     size = bench.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true", help="the whole grid (several minutes)")
@@ -73,10 +75,12 @@ def _bench(args):
             print("fastlogreg bench: --plot needs matplotlib, which is not installed "
                   "(pip install matplotlib, or pip install 'fastlogreg[bench]')", file=sys.stderr)
             return 2
+    peak_seconds = 0.1  # seconds per timed call of the peak FMA loop
     if args.full:
         cases, repeat = case_grid.full_cases(), 7
     elif args.quick:
         cases, repeat = case_grid.quick_cases(), 3
+        peak_seconds = 0.02
     else:
         cases, repeat = case_grid.default_cases(), 5
     if args.repeat is not None:
@@ -99,7 +103,7 @@ def _bench(args):
 
     results = runner.run(
         cases, n_threads, backends, repeat, comparisons=not args.no_compare,
-        progress=lambda msg: print(msg, file=sys.stderr, flush=True),
+        progress=lambda msg: print(msg, file=sys.stderr, flush=True), peak_seconds=peak_seconds,
     )
     print(report.format_table(results))
     if args.json:

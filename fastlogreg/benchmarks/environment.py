@@ -48,6 +48,41 @@ def blas_info():
     ]
 
 
+def c_instruction_set():
+    """The instruction set the C kernel runs (its ``instruction_set()``), or "unknown"
+    (a C backend without that function, or no C backend)."""
+    try:
+        c = _backend.resolve("c")
+    except Exception:
+        return "unknown"
+    fn = getattr(c, "instruction_set", None)
+    if fn is None:
+        return "unknown"
+    try:
+        value = fn()
+    except Exception as exc:  # reported, not fatal
+        return f"unknown ({type(exc).__name__}: {exc})"
+    return value if isinstance(value, str) else str(value)
+
+
+def numba_target():
+    """What Numba compiles for: the CPU name (``numba.config.CPU_NAME`` or the host's),
+    whether AVX-512F, AVX2 and FMA are among the host's features, and the widest
+    vector of the features Numba uses (see :func:`.peak.numba_target`)."""
+    import llvmlite.binding as llvm
+
+    from .peak import numba_target as target
+
+    host = dict(llvm.get_host_cpu_features())
+    out = target()
+    return {
+        "cpu_name": out["cpu_name"],
+        "host_cpu_name": llvm.get_host_cpu_name(),
+        "host_features": {f: bool(host.get(f)) for f in ("avx512f", "avx2", "fma")},
+        "vector_bits": out["vector_bits"],
+    }
+
+
 def environment(n_threads, backends):
     """Everything the header of ``fastlogreg bench`` prints, as a dict."""
     info = _backend.backend_info()
@@ -68,5 +103,7 @@ def environment(n_threads, backends):
         "numba_threading_layer": info.get("numba_threading_layer"),
         "blas": blas_info(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "c_instruction_set": c_instruction_set(),
+        "numba_target": numba_target(),
         **extra,
     }

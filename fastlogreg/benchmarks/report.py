@@ -41,6 +41,24 @@ def header(results):
     for blas in env["blas"]:
         lines.append(f"BLAS: {blas['internal_api']} {blas['version']} "
                      f"({blas['threading_layer']}, {blas['num_threads']} threads max)")
+    target = env.get("numba_target")
+    if target:
+        has = ", ".join(f"{f} {'yes' if v else 'no'}" for f, v in target["host_features"].items())
+        lines.append(f"instruction sets: C kernel {env.get('c_instruction_set', 'unknown')}; "
+                     f"Numba compiles for {target['cpu_name']} ({target['vector_bits']}-bit "
+                     f"vectors; host has {has})")
+    peak = results.get("peak_fma")
+    if peak:
+        lines.append(f"peak FMA rate, measured: {peak['loop']} ({peak['example_instruction']}), "
+                     f"{peak['flops_per_fma']} flops per FMA")
+        for dtype, p in peak.items():
+            if isinstance(p, dict) and "total_gflops" in p:
+                one, every = p["per_thread"], p["all_threads"]
+                lines.append(
+                    f"  {dtype}: {p['per_thread_gflops']:.1f} GFLOP/s per thread "
+                    f"(+-{100 * one['spread'] / one['median']:.0f}%), {p['total_gflops']:.1f} "
+                    f"GFLOP/s on {p['threads']} thread(s) "
+                    f"(+-{100 * every['spread'] / every['median']:.0f}%)")
     check = results.get("ceiling_check")
     if check:
         parts = [f"{k} {v['gbps']:.1f} GB/s" for k, v in check.items() if k != "data"]
@@ -49,7 +67,15 @@ def header(results):
 
 
 COLUMNS = ("kernel", "shape", "dtype", "backend", "median +- spread", "GB/s of X",
-           "vs numpy", "of ceiling", "max rel diff", "status")
+           "vs numpy", "of ceiling", "of roofline", "max rel diff", "status")
+_BOUND = {"memory": "mem", "compute": "fma"}
+
+
+def _fmt_roofline(row):
+    fraction = row.get("fraction_of_roofline")
+    if fraction is None:
+        return "-"
+    return f"{fraction:.2f} {_BOUND[row['roofline_bound']]}"
 
 
 def table_rows(results):
@@ -68,6 +94,7 @@ def table_rows(results):
             f"{row['gbps']:.1f}" if med else "-",
             f"{row['speedup_vs_reference']:.2f}x" if med else "-",
             f"{row['fraction_of_ceiling']:.2f}" if med else "-",
+            _fmt_roofline(row),
             "-" if diff is None else ("inf" if math.isinf(diff) else f"{diff:.1e}"),
             row["status"],
         ))
@@ -97,6 +124,13 @@ def format_table(results):
         "NumPy reference (tolerance 1e-12 float64, 1e-5 float32; fits: the coefficients, "
         "1e-6, both fits stopping at a gradient max-norm of 1e-8)"
     )
+    if any(r.get("fraction_of_roofline") is not None for r in results["rows"]):
+        lines.append(
+            "roofline = max(bytes / ceiling bandwidth, flops / float64 peak FMA rate on all "
+            "threads), bytes = X once plus y and the parameters, flops = 2 per multiply-add "
+            "of the scores and the gradient (or Hessian-vector) update; 'of roofline' = "
+            "t_roofline / t, 'mem' / 'fma' = which bound is the larger"
+        )
     if failed:
         lines.append(f"FAILED: {len(failed)} case(s) differ from the reference beyond tolerance: "
                      + "; ".join(f"{r['kernel']} {_fmt_shape(r)} {r['dtype']} {r['backend']}"

@@ -5,6 +5,11 @@ measures the largest relative difference (a candidate beyond the case's toleranc
 "FAILED"; comparison libraries are only reported, "info"), then times the ceiling, the
 reference, the fastlogreg backends and the comparison libraries interleaved, and
 turns the medians into the table's columns.
+
+Before the cases, :func:`run` measures the host's peak FMA rate (:mod:`.peak`); for the
+fused kernels each row also gets the roofline (:mod:`.roofline`): the larger of the
+model's bytes over the case's ceiling bandwidth and its flops over that peak, and the
+fraction ``roofline time / median``.
 """
 
 import gc
@@ -14,7 +19,9 @@ import numpy as np
 
 from .. import _backend
 from . import ceiling as _ceiling
+from . import peak as _peak
 from . import timing
+from .roofline import kernel_model, roofline_seconds
 from .cases import relative_difference
 
 
@@ -53,10 +60,13 @@ def ceiling_check(X, n_threads, repeat=5):
     }
 
 
-def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
+def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
+             peak_flops=None):
     """Check and time one case; return its rows (dicts), ceiling and reference first.
 
     ``on_data(X)``, when given, is called with the case's X before anything is timed.
+    ``peak_flops`` (flop/s of all threads), when given, adds the roofline columns to
+    the rows of the kernels :func:`.roofline.kernel_model` covers.
     """
     prep = case.prepare(n_threads, backends, comparisons)
     if on_data is not None:
@@ -79,6 +89,12 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
                                already_warm=set(candidates) - {"ceiling"})
     t_ceiling = float(np.median(times["ceiling"]))
     t_reference = float(np.median(times["numpy"]))
+    model = None
+    if case.group in ("fused", "hessp"):
+        n, d = case.shape
+        y_itemsize = 8  # the cases pass y as float64 and labels as int64
+        model = kernel_model(case.kernel, n, d, case.n_classes, X.dtype.itemsize, y_itemsize)
+    bandwidth = X.nbytes / t_ceiling
     rows = []
     for label in ["ceiling", "numpy"] + list(prep.backends) + list(prep.comparisons):
         if label == "ceiling":
@@ -107,6 +123,16 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
             row["gbps"] = prep.data_bytes / stats["median"] / 1e9
             row["speedup_vs_reference"] = t_reference / stats["median"]
             row["fraction_of_ceiling"] = t_ceiling / stats["median"]
+        if model is not None:
+            row["model_bytes"] = model["bytes"]
+            row["model_flops"] = model["flops"]
+            if label in times and kind != "ceiling" and peak_flops:
+                seconds, bound = roofline_seconds(model, bandwidth, peak_flops)
+                row["roofline_bandwidth_gbps"] = bandwidth / 1e9
+                row["roofline_peak_gflops"] = peak_flops / 1e9
+                row["roofline_seconds"] = seconds
+                row["roofline_bound"] = bound
+                row["fraction_of_roofline"] = seconds / row["median"]
         if kind in ("backend", "reference"):
             row["status"] = "ok" if row["max_rel_diff"] <= case.tolerance else "FAILED"
         elif kind == "comparison":
@@ -119,18 +145,39 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None):
     return rows
 
 
+def measure_peak(n_threads, repeat, seconds=_peak.TARGET_SECONDS):
+    """The peak FMA rates (:func:`.peak.measure`) and the FMA instructions of the loop."""
+    rates = _peak.measure(n_threads, repeat, seconds=seconds)
+    return {
+        "loop": f"{rates['float64']['chains']} independent vector accumulators, "
+                "acc = fma(acc, a, b), no memory access",
+        "flops_per_fma": 2,
+        "example_instruction": (_peak.fma_instructions("float64") or [None])[0],
+        **rates,
+    }
+
+
 def run(cases, n_threads, backends=None, repeat=5, comparisons=True, progress=None,
-        check_ceiling=True):
-    """Run ``cases``; return ``{"environment": ..., "ceiling_check": ..., "rows": [...]}``."""
+        check_ceiling=True, peak_seconds=_peak.TARGET_SECONDS):
+    """Run ``cases``; return ``{"environment": ..., "ceiling_check": ..., "peak_fma": ...,
+    "rows": [...]}``. ``peak_seconds``: seconds per timed call of the peak FMA loop
+    (``None``: no peak, no roofline columns)."""
     from .environment import environment
 
     if backends is None:
         backends = [b for b in _backend.available_backends() if b != "numpy"]
     started = time.time()
+    env = environment(n_threads, backends)  # before the run: the load average at start
     limit = _blas_limit(n_threads)
     try:
         rows = []
         check = {}
+        peak = None
+        if peak_seconds:
+            if progress:
+                progress("peak FMA rate (register-only loop)")
+            peak = measure_peak(n_threads, repeat, peak_seconds)
+        peak_flops = peak["float64"]["total_gflops"] * 1e9 if peak else None
 
         def on_data(X):
             if check_ceiling and not check and case.group == "fused":
@@ -140,15 +187,16 @@ def run(cases, n_threads, backends=None, repeat=5, comparisons=True, progress=No
         for i, case in enumerate(cases):
             if progress:
                 progress(f"[{i + 1}/{len(cases)}] {case.name} {case.dtype}")
-            rows += run_case(case, n_threads, backends, repeat, comparisons, on_data)
+            rows += run_case(case, n_threads, backends, repeat, comparisons, on_data, peak_flops)
     finally:
         if limit is not None:
             limit.restore_original_limits()
     return {
-        "environment": environment(n_threads, backends),
+        "environment": env,
         "repeat": repeat,
         "seconds": time.time() - started,
         "ceiling_check": check or None,
+        "peak_fma": peak,
         "rows": rows,
     }
 
