@@ -15,7 +15,12 @@ import sys
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="fastlogreg", description=__doc__.split("\n")[0])
+    from . import __version__
+
+    # The module docstring is reStructuredText; --help shows it as plain text.
+    parser = argparse.ArgumentParser(prog="fastlogreg",
+                                     description=__doc__.split("\n")[0].replace("``", ""))
+    parser.add_argument("--version", action="version", version=f"fastlogreg {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     bench = sub.add_parser(
         "bench",

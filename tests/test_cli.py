@@ -157,3 +157,14 @@ def test_interleaved_timing_calls_everything():
     assert calls.count("a") == 4 and calls.count("b") == 3  # b's warm-up was the caller's
     stats = timing.summarize([1.0, 2.0, 3.0, 4.0])
     assert stats["median"] == 2.5 and stats["min"] == 1.0 and stats["max"] == 4.0
+
+
+def test_version_and_plain_text_help(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"fastlogreg {fastlogreg.__version__}"
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    assert "fastlogreg bench times every kernel" in out and "``" not in out
