@@ -150,8 +150,18 @@ def get_num_threads():
     return _num_threads
 
 
+def max_num_threads():
+    """The largest thread count :func:`set_num_threads` accepts: 4 per CPU, at least 64.
+
+    The thread count is also the number of static row chunks, so results depend on it;
+    the floor of 64 lets the same count (and so the same results) be used on any host.
+    """
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 def set_num_threads(n):
-    """Set the thread count of the Numba and C kernels (an integer >= 1).
+    """Set the thread count of the Numba and C kernels (an integer from 1 to
+    :func:`max_num_threads`).
 
     Results are bit-identical on repeated calls with the same thread count.
     """
@@ -161,4 +171,7 @@ def set_num_threads(n):
     n = int(n)
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    if n > max_num_threads():
+        raise ValueError(f"n must be at most {max_num_threads()} (4 per CPU of this host, at "
+                         f"least 64), got {n}")
     _num_threads = n

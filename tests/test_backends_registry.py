@@ -151,7 +151,10 @@ def test_num_threads_default_and_validation(restore_backend_state):
     assert fl.get_num_threads() == 2
     for bad, exc, match in ((0, ValueError, r"n must be >= 1, got 0"), (-2, ValueError, r">= 1"),
                             (1.5, TypeError, r"integer.*float"), (True, TypeError, r"integer.*bool"),
-                            ("2", TypeError, r"integer.*str")):
+                            ("2", TypeError, r"integer.*str"),
+                            (2**31, ValueError, r"n must be at most \d+ .*got 2147483648"),
+                            (2**40, ValueError, r"n must be at most"),
+                            (_backend.max_num_threads() + 1, ValueError, r"at most")):
         with pytest.raises(exc, match=match):
             fl.set_num_threads(bad)
     assert fl.get_num_threads() == 2  # unchanged by the failed calls
