@@ -50,6 +50,10 @@ FLR_INLINE flr_vd SFX(loadv_kept)(const REAL *p)
     return v;
 }
 
+/* Store a vector of doubles.  The value is a copy: storing from the address of an array
+ * element keeps GCC from holding the array (a register tile) in registers. */
+FLR_INLINE void SFX(storev)(double *p, flr_vd v) { memcpy(p, &v, sizeof v); }
+
 /* The last FLR_VL elements of a unit-stride row of d >= FLR_VL (x + d - FLR_VL) with the
  * lanes that the vector loop already summed (all but the last d % FLR_VL) zeroed: the
  * row's tail as one vector, added to the lane accumulators. */
@@ -591,7 +595,7 @@ FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *
         }
     }
     for (int t = 0; t < K; t++)
-        for (int u = 0; u < U; u++) memcpy(gW + t * gs + j + FLR_VL * u, &acc[t][u], sizeof acc[t][u]);
+        for (int u = 0; u < U; u++) SFX(storev)(gW + t * gs + j + FLR_VL * u, acc[t][u]);
 }
 
 /* SFX(update_tile) over all of a class group's d columns (d >= FLR_VL): tiles of
