@@ -8,6 +8,9 @@
  *   FLR_VL           lanes of the dot products' accumulators, the width of every vector;
  *   FLR_SCORE_QUAD   softmax scores 4 rows x 4 classes at a time (16 accumulators) rather
  *                    than 4 rows x 2 classes (8);
+ *   loadv_x2         the row loads of SFX(dot4x2): with 16 registers of 4 lanes its 4 x 2
+ *                    tile is bound by loads (10 per 8 FMAs when each FMA reads x from
+ *                    memory, 6 with the rows held in registers);
  *   FLR_GROUP        classes per group of the softmax gradient update, whose register tile
  *                    is K classes x FLR_TILE_U(K) column vectors (plus the U vectors of x
  *                    and the broadcast residual). */
@@ -28,14 +31,17 @@
 #endif
 
 #if defined(__AVX512F__) /* 32 registers */
+#define loadv_x2 loadv
 #define FLR_SCORE_QUAD 1
 #define FLR_GROUP 8
 #define FLR_TILE_U(K) ((K) <= 5 ? 4 : 3)
 #elif FLR_VL == 4 && defined(__AVX2__) /* 16 registers of 4: K U + U + 1 <= 16 */
 #define FLR_SCORE_QUAD 0
+#define loadv_x2 loadv_kept
 #define FLR_GROUP 5
 #define FLR_TILE_U(K) ((K) <= 2 ? 4 : (K) <= 3 ? 3 : 2)
 #else /* 8-lane vectors split into smaller registers */
+#define loadv_x2 loadv
 #define FLR_SCORE_QUAD 0
 #define FLR_GROUP 4
 #define FLR_TILE_U(K) 1
@@ -78,6 +84,7 @@ static const struct flr_isa FLR_CAT3(flr_isa, FLR_ISA, ) = {FLR_ISA_NAME, {FLR_R
 #undef sumv
 #undef tail_keepv
 #undef FLR_SCORE_QUAD
+#undef loadv_x2
 #undef FLR_GROUP
 #undef FLR_TILE_U
 #undef FLR_ISA

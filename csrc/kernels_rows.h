@@ -155,8 +155,8 @@ FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *res
         int64_t j = 0;
         for (; j + FLR_VL <= d; j += FLR_VL) {
             flr_vd wj = loadv_f64(w + j), vj = loadv_f64(v + j);
-            flr_vd y0 = SFX(loadv)(x0 + j), y1 = SFX(loadv)(x1 + j);
-            flr_vd y2 = SFX(loadv)(x2 + j), y3 = SFX(loadv)(x3 + j);
+            flr_vd y0 = SFX(loadv_x2)(x0 + j), y1 = SFX(loadv_x2)(x1 + j);
+            flr_vd y2 = SFX(loadv_x2)(x2 + j), y3 = SFX(loadv_x2)(x3 + j);
             a[0] += y0 * wj;
             a[4] += y0 * vj;
             a[1] += y1 * wj;
