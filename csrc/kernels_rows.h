@@ -443,7 +443,7 @@ static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const 
     acc[1] = grad_b;
 }
 
-#if defined(FLR_VECTOR)
+#if defined(FLR_VECTOR) && FLR_VL == 8
 /* Row x of narrow X as (lo, hi) = (x[0:8], x[8:16]) with the lanes past d zeroed (hi only
  * when `wide`).  A safe row is read whole from X, past its end; any other row is first
  * copied into a zero-padded buffer, so both give the same lanes. */
@@ -542,6 +542,17 @@ static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t sa
 {
     if (d > 8) SFX(narrow_body)(link, lo, hi, safe_end, d, 1, X, xs0, y, w, b, sw, g, acc);
     else SFX(narrow_body)(link, lo, hi, safe_end, d, 0, X, xs0, y, w, b, sw, g, acc);
+}
+#elif defined(FLR_VECTOR)
+/* Narrow X on levels with 4-lane vectors: the blocks of SFX(binary_rows), whose 4-lane
+ * dot products already cover a row in one to four vectors (the 8-lane narrow body above
+ * is split into register pairs there, which GCC keeps on the stack: 4-5x slower). */
+static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
+                                    const REAL *X, int64_t xs0, const double *y, const double *w,
+                                    double b, const double *sw, double *restrict g, double *acc)
+{
+    (void)safe_end;
+    SFX(binary_rows)(link, lo, hi, d, X, xs0, 1, y, w, b, sw, g, acc);
 }
 #endif
 /* ------------------------------------------------------------------ fused softmax */
