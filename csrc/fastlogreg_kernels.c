@@ -426,7 +426,9 @@ FLR_INLINE void rows_shift_exp(double *z, double *E, int64_t C, int nr, double *
  * sum, so the order of every sum is fixed by the source and by the lane count. */
 #if defined(__GNUC__)
 #define FLR_VECTOR 1
-#include <immintrin.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h> /* the conversions of the AVX levels (kernels_rows.h) */
+#endif
 /* always inlined into the ISA-level rows: the baseline ABI of a vector return never matters */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef double flr_v8d __attribute__((vector_size(64)));
