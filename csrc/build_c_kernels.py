@@ -5,9 +5,10 @@ out-of-line mode: every call releases the GIL).  setup.py's build_ext adds ``-fo
 after checking that the compiler accepts it.  Flags:
 
 * default: ``-O3 -std=c11 -fno-trapping-math -fno-math-errno -ffp-contract=fast``
-  (portable: the baseline
-  ISA of the target plus x86-64-v3 / v4 clones of the hot loops, no -march);
-* ``FASTLOGREG_NATIVE=1`` at build time: also ``-march=native``;
+  (portable: no -march; on x86-64 Linux with GCC the hot loops are compiled for the
+  baseline, x86-64-v3 and x86-64-v4 and one is picked at load time);
+* ``FASTLOGREG_NATIVE=1`` at build time: also ``-march=native`` (one code path, for this
+  CPU);
 * ``FASTLOGREG_EXTRA_CFLAGS`` / ``FASTLOGREG_EXTRA_LDFLAGS`` (space separated) are
   appended, e.g. ``-fsanitize=address`` for an AddressSanitizer build.
 
@@ -23,7 +24,7 @@ from cffi import FFI
 _HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(_HERE, "fastlogreg_kernels.h")
 SOURCES = [os.path.join(_HERE, "fastlogreg_kernels.c")]
-DEPENDS = [HEADER, os.path.join(_HERE, "kernels_impl.h")]
+DEPENDS = [HEADER] + [os.path.join(_HERE, f) for f in ("kernels_impl.h", "kernels_isa.h", "kernels_rows.h")]
 
 
 def _cdef():
@@ -43,7 +44,7 @@ def compile_args():
     # fused kernels are multiply-add loops, and a fused multiply-add is one rounding fewer.
     args = ["-O3", "-std=c11", "-fno-trapping-math", "-fno-math-errno", "-ffp-contract=fast"]
     if _flag("FASTLOGREG_NATIVE"):
-        args.append("-march=native")
+        args += ["-march=native", "-DFLR_NATIVE"]
     args += os.environ.get("FASTLOGREG_EXTRA_CFLAGS", "").split()
     return args
 

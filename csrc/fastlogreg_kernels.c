@@ -49,18 +49,18 @@ int flr_openmp_enabled(void)
 #endif
 }
 
-/* The hot row loops are compiled for several x86-64 ISA levels and picked at load time
- * by CPU features (GCC function multi-versioning, glibc ifunc): a portable binary that
- * still uses AVX2 + FMA (x86-64-v3) or AVX-512 (x86-64-v4) where present.  The build
- * lets GCC contract a*b+c into an FMA (-ffp-contract=fast, see build_c_kernels.py), so
- * the last bits of a result depend on the clone the CPU gets; on one machine the
- * summation order is fixed in the source and repeated calls are bit-identical. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) \
-    && !defined(__AVX2__) && !defined(FLR_NO_CLONES)
-#define FLR_CLONES __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
-#define FLR_HAVE_CLONES 1
-#else
-#define FLR_CLONES
+/* The hot row loops (kernels_rows.h) are compiled once per x86-64 ISA level, each with
+ * its own vector width and register tiles, and one of them is picked when the module is
+ * loaded (flr_select_isa): a portable binary that still uses AVX2 + FMA (x86-64-v3) or
+ * AVX-512 (x86-64-v4) where present.  The build lets GCC contract a*b+c into an FMA
+ * (-ffp-contract=fast, see build_c_kernels.py), and the lane count of the dot products
+ * follows the vector width, so the last bits of a result depend on the level the CPU
+ * gets; on one machine the summation order is fixed in the source and repeated calls
+ * are bit-identical.  A build whose flags already enable AVX2 (-march=...) compiles
+ * the rows once, for those flags. */
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__x86_64__) \
+    && defined(__linux__) && !defined(__AVX2__) && !defined(FLR_NO_CLONES)
+#define FLR_DISPATCH 1
 #endif
 
 #if defined(__GNUC__)
@@ -420,120 +420,40 @@ FLR_INLINE void rows_shift_exp(double *z, double *E, int64_t C, int nr, double *
     }
 }
 
-/* ------------------------------------------------------------------ typed kernels */
-/* GCC/Clang vector extensions for the four-row scores: 8 doubles per vector whatever the
- * ISA clone (split into SSE2 or AVX registers as the clone has them), each lane an
- * independent partial sum, so the order of every sum is fixed by the source. */
+/* ------------------------------------------------------------------ vector helpers */
+/* GCC/Clang vector extensions: 8 doubles (flr_v8d, AVX-512's register) and 4 doubles
+ * (flr_v4d, AVX2's).  Each lane of a dot product's accumulator is an independent partial
+ * sum, so the order of every sum is fixed by the source and by the lane count. */
 #if defined(__GNUC__)
 #define FLR_VECTOR 1
-/* always inlined into the ISA clones: the baseline ABI of a vector return never matters */
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h> /* the conversions of the AVX levels (kernels_rows.h) */
+#endif
+/* always inlined into the ISA-level rows: the baseline ABI of a vector return never matters */
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef double flr_v8d __attribute__((vector_size(64)));
 typedef float flr_v8f __attribute__((vector_size(32)));
+typedef int64_t flr_v8l __attribute__((vector_size(64)));
+typedef double flr_v4d __attribute__((vector_size(32)));
+typedef int64_t flr_v4l __attribute__((vector_size(32)));
 FLR_INLINE flr_v8d load8_f64(const double *p)
 {
     flr_v8d v;
     memcpy(&v, p, sizeof v);
     return v;
 }
-/* 8 floats to 8 doubles.  GCC 12 splits the vector conversion into two half-width
- * vcvtps2pd plus an extract and an insert, also for AVX-512, where one vcvtps2pd does
- * it: six micro-ops instead of two for every load of the float32 kernels.  The intrinsic needs
- * a function compiled for AVX-512: in a multi-versioned build cvt8_v4 is one, inlined
- * only into the x86-64-v4 clones, and called there through a flag set at load time
- * from the same CPU test that makes the loader pick those clones (GCC unswitches the
- * loops on it).  The other clones keep a call they never execute.  Either way the
- * values are the same: the conversion is exact. */
-#if defined(__AVX512F__)
-#include <immintrin.h>
-FLR_INLINE flr_v8d load8_f32(const float *p)
+FLR_INLINE flr_v4d load4_f64(const double *p)
 {
-    __m512d c = _mm512_cvtps_pd(_mm256_loadu_ps(p));
-    flr_v8d v;
-    memcpy(&v, &c, sizeof v);
-    return v;
-}
-#else
-#if defined(FLR_HAVE_CLONES)
-#include <immintrin.h>
-static int flr_cpu_v4;
-__attribute__((constructor)) static void flr_detect_cpu(void)
-{
-#if __GNUC__ >= 12 /* ISA levels in __builtin_cpu_supports: GCC 12 on; older, the split conversion */
-    __builtin_cpu_init();
-    flr_cpu_v4 = __builtin_cpu_supports("x86-64-v4");
-#endif
-}
-__attribute__((target("arch=x86-64-v4"))) static inline void cvt8_v4(const float *p, double *out)
-{
-    _mm512_storeu_pd(out, _mm512_cvtps_pd(_mm256_loadu_ps(p)));
-}
-#endif
-FLR_INLINE flr_v8d load8_f32(const float *p)
-{
-    flr_v8f v;
-#if defined(FLR_HAVE_CLONES)
-    if (flr_cpu_v4) {
-        flr_v8d out;
-        cvt8_v4(p, (double *)&out);
-        return out;
-    }
-#endif
+    flr_v4d v;
     memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, flr_v8d);
-}
-#endif
-/* load8_f64 into a register that the loads of the K multiply-adds using it share: left to
- * itself GCC folds the load into each of them (K loads instead of one, and with rows of
- * 8 mod 16 doubles half of them split across cache lines).  An empty asm on the value keeps
- * it in a register; it needs AVX-512 (a 64-byte register), so in the clones it sits in
- * a function for the x86-64-v4 clones, as cvt8_v4.  The float32 loads convert into a
- * register anyway. */
-#if defined(__AVX512F__)
-FLR_INLINE flr_v8d load8_kept_f64(const double *p)
-{
-    flr_v8d v = load8_f64(p);
-    __asm__("" : "+v"(v));
     return v;
 }
-#else
-#if defined(FLR_HAVE_CLONES)
-__attribute__((target("arch=x86-64-v4"))) static inline void kept8_v4(const double *p, double *out)
-{
-    __m512d v = _mm512_loadu_pd(p);
-    __asm__("" : "+v"(v));
-    _mm512_storeu_pd(out, v);
-}
-#endif
-FLR_INLINE flr_v8d load8_kept_f64(const double *p)
-{
-#if defined(FLR_HAVE_CLONES)
-    if (flr_cpu_v4) {
-        flr_v8d out;
-        kept8_v4(p, (double *)&out);
-        return out;
-    }
-#endif
-    return load8_f64(p);
-}
-#endif
-#define load8_kept_f32 load8_f32
-/* Whether the running code has AVX-512's 32 vector registers: the register tiles of the
- * softmax gradient update are sized by it (in the clones, from the same CPU test). */
-#if defined(__AVX512F__)
-#define FLR_WIDE_VECTORS 1
-#elif defined(FLR_HAVE_CLONES)
-#define FLR_WIDE_VECTORS flr_cpu_v4
-#else
-#define FLR_WIDE_VECTORS 0
-#endif
-/* The final tree of a vector of 8 partial sums: the one of SFX(dot), so that every
- * multi-row dot product stays bit-identical to it. */
+/* The final tree of a vector of 8 partial sums: the one of SFX(dot) with 8 lanes, so
+ * that every multi-row dot product stays bit-identical to it. */
 FLR_INLINE double sum8(flr_v8d q)
 {
     return ((q[0] + q[1]) + (q[2] + q[3])) + ((q[4] + q[5]) + (q[6] + q[7]));
 }
-typedef int64_t flr_v8l __attribute__((vector_size(64)));
 /* Lanes (a0 + a1, a2 + a3, a4 + a5, a6 + a7, b0 + b1, ..., b6 + b7). */
 FLR_INLINE flr_v8d pair_sums(flr_v8d a, flr_v8d b)
 {
@@ -554,21 +474,158 @@ FLR_INLINE flr_v8d sum8x4(const flr_v8d s[4])
     flr_v8d h = pair_sums(pair_sums(s[0], s[1]), pair_sums(s[2], s[3]));
     return pair_sums(h, h);
 }
-/* tail_keep[r]: the last r of 8 lanes all ones (a mask for SFX(tail8)). */
-static const int64_t tail_keep[8][8] = {
+/* The same for 4 lanes: sum4 is the tree of SFX(dot) with 4 lanes, lane r of sum4x4 is
+ * sum4(s[r]) by the same additions. */
+FLR_INLINE double sum4(flr_v4d q) { return (q[0] + q[1]) + (q[2] + q[3]); }
+FLR_INLINE flr_v4d pair_sums4(flr_v4d a, flr_v4d b)
+{
+    const flr_v4l even = {0, 2, 4, 6}, odd = {1, 3, 5, 7};
+    return __builtin_shuffle(a, b, even) + __builtin_shuffle(a, b, odd);
+}
+FLR_INLINE flr_v4d sum4x4(const flr_v4d s[4])
+{
+    return pair_sums4(pair_sums4(s[0], s[1]), pair_sums4(s[2], s[3]));
+}
+/* tail_keep8[r] (tail_keep4[r]): the last r of 8 (4) lanes all ones (a mask for SFX(tailv));
+ * a level uses one of the two. */
+__attribute__((unused)) static const int64_t tail_keep8[8][8] = {
     {0, 0, 0, 0, 0, 0, 0, 0},     {0, 0, 0, 0, 0, 0, 0, -1},     {0, 0, 0, 0, 0, 0, -1, -1},
     {0, 0, 0, 0, 0, -1, -1, -1},  {0, 0, 0, 0, -1, -1, -1, -1},  {0, 0, 0, -1, -1, -1, -1, -1},
     {0, 0, -1, -1, -1, -1, -1, -1}, {0, -1, -1, -1, -1, -1, -1, -1}};
+__attribute__((unused)) static const int64_t tail_keep4[4][4] = {{0, 0, 0, 0}, {0, 0, 0, -1}, {0, 0, -1, -1}, {0, -1, -1, -1}};
 #endif
 
+/* ------------------------------------------------------------------ ISA levels */
+enum { FLR_OP_SIGMOID, FLR_OP_LOG_SIGMOID, FLR_OP_LOG_NDTR };
+enum { FLR_LINK_LOGIT, FLR_LINK_PROBIT };
+
+/* The hot row loops of one ISA level, for T = double and T = float data
+ * (kernels_rows.h); the kernels in kernels_impl.h call them through the active level. */
+#define FLR_ROWS_COMMON(T)                                                                         \
+    void (*apply_segment)(int op, const T *x, int64_t xs, double scale, T *out, int64_t os,       \
+                          int64_t len);                                                            \
+    void (*bce_segment)(const T *z, int64_t zs, const double *y, T *out, int64_t os, int64_t len); \
+    void (*binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const T *X, int64_t xs0,      \
+                        int64_t xs1, const double *y, const double *w, double b, const double *sw, \
+                        double *restrict g, double *acc);                                          \
+    void (*softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const T *X, int64_t xs0,    \
+                         int64_t xs1, const int64_t *labels, const double *Y, const double *W,     \
+                         const double *b, const double *sw, double *restrict gW,                   \
+                         double *restrict gb, double *D, double *P, double *loss_out);             \
+    void (*logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const T *X, int64_t xs0,        \
+                                int64_t xs1, const double *w, double b, const double *sw,          \
+                                const double *v, double v_b, double *restrict g, double *acc_out); \
+    void (*softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const T *X,           \
+                               int64_t xs0, int64_t xs1, const double *W, const double *b,         \
+                               const double *sw, const double *V, const double *v_b,               \
+                               double *restrict gW, double *restrict gb, double *D, double *U,     \
+                               double *P, double *R);
+#if defined(FLR_VECTOR)
+#define FLR_ROWS_MEMBERS(T)                                                                        \
+    FLR_ROWS_COMMON(T)                                                                             \
+    void (*binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,      \
+                               const T *X, int64_t xs0, const double *y, const double *w,          \
+                               double b, const double *sw, double *restrict g, double *acc);
+#else
+#define FLR_ROWS_MEMBERS(T) FLR_ROWS_COMMON(T)
+#endif
+struct flr_rows_f64 { FLR_ROWS_MEMBERS(double) };
+struct flr_rows_f32 { FLR_ROWS_MEMBERS(float) };
+struct flr_isa {
+    const char *name; /* flr_instruction_set() */
+    struct flr_rows_f64 f64;
+    struct flr_rows_f32 f32;
+};
+
+#define FLR_CAT3_(a, b, c) a##b##c
+#define FLR_CAT3(a, b, c) FLR_CAT3_(a, b, c)
+
+/* kernels_isa.h takes FLR_ISA (the name suffix), FLR_ISA_NAME and FLR_VL (lanes per
+ * vector: 8 doubles in AVX-512's 32 registers, 4 in AVX2's 16), and defines
+ * flr_isa##FLR_ISA. */
+#if defined(FLR_DISPATCH)
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v4")
+#define FLR_ISA _v4
+#define FLR_ISA_NAME "x86-64-v4 (AVX-512)"
+#define FLR_VL 8
+#include "kernels_isa.h"
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("arch=x86-64-v3")
+#define FLR_ISA _v3
+#define FLR_ISA_NAME "x86-64-v3 (AVX2+FMA)"
+#define FLR_VL 4
+#include "kernels_isa.h"
+#pragma GCC pop_options
+
+#define FLR_ISA _base
+#define FLR_ISA_NAME "baseline (SSE2)"
+#define FLR_VL 8
+#include "kernels_isa.h"
+
+static const struct flr_isa *flr_active = &flr_isa_base;
+
+/* 4 (x86-64-v4), 3 (x86-64-v3) or 0, from the CPU, capped by FASTLOGREG_C_ISA
+ * ("x86-64-v3" or "baseline": to run a lower level's code on this CPU, for tests). */
+static int flr_cpu_level(void)
+{
+    __builtin_cpu_init();
+#if __GNUC__ >= 12
+    int level = __builtin_cpu_supports("x86-64-v4") ? 4 : __builtin_cpu_supports("x86-64-v3") ? 3 : 0;
+#else
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("bmi2");
+    int v4 = v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+             && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    int level = v4 ? 4 : v3 ? 3 : 0;
+#endif
+    const char *want = getenv("FASTLOGREG_C_ISA");
+    if (want != NULL && strcmp(want, "x86-64-v3") == 0 && level > 3) level = 3;
+    if (want != NULL && strcmp(want, "baseline") == 0) level = 0;
+    return level;
+}
+
+__attribute__((constructor)) static void flr_select_isa(void)
+{
+    int level = flr_cpu_level();
+    flr_active = level == 4 ? &flr_isa_v4 : level == 3 ? &flr_isa_v3 : &flr_isa_base;
+}
+#else
+#define FLR_ISA _fixed
+#if defined(__AVX512F__)
+#define FLR_VL 8
+#define FLR_ISA_KIND "AVX-512"
+#elif defined(__AVX2__)
+#define FLR_VL 4
+#define FLR_ISA_KIND "AVX2"
+#else
+#define FLR_VL 8
+#define FLR_ISA_KIND "no AVX2"
+#endif
+#if defined(FLR_NATIVE)
+#define FLR_ISA_NAME "native (" FLR_ISA_KIND ")"
+#else
+#define FLR_ISA_NAME "fixed at build time (" FLR_ISA_KIND ")"
+#endif
+#include "kernels_isa.h"
+static const struct flr_isa *flr_active = &flr_isa_fixed;
+#endif
+
+const char *flr_instruction_set(void) { return flr_active->name; }
+
+#define ROWS flr_active->f64
 #define REAL double
 #define SFX(name) name##_f64
 #include "kernels_impl.h"
 #undef REAL
 #undef SFX
+#undef ROWS
 
+#define ROWS flr_active->f32
 #define REAL float
 #define SFX(name) name##_f32
 #include "kernels_impl.h"
 #undef REAL
 #undef SFX
+#undef ROWS

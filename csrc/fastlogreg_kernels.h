@@ -17,6 +17,11 @@
 #include <stdint.h>
 
 int flr_openmp_enabled(void);
+/* The code path of the hot loops that this process runs: "x86-64-v4 (AVX-512)",
+ * "x86-64-v3 (AVX2+FMA)" or "baseline (SSE2)" in a portable build (picked at load time
+ * by CPU features), "native (...)" or "fixed at build time (...)" when the compiler
+ * flags fixed the ISA. */
+const char *flr_instruction_set(void);
 
 /* elementwise over an (n, d) array; out may alias x */
 int flr_sigmoid_f64(int64_t n, int64_t d, const double *x, int64_t xs0, int64_t xs1, double scale, double *out, int64_t os0, int64_t os1, int n_threads);

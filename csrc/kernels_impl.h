@@ -1,191 +1,7 @@
 /* Typed kernels, included by fastlogreg_kernels.c with REAL = double / float and
  * SFX(name) = name##_f64 / name##_f32.  Data (REAL) is read with element strides;
- * everything is computed in double and rounded to REAL only when stored. */
-
-/* ------------------------------------------------------------------ row helpers */
-
-#if defined(FLR_VECTOR)
-/* The last 8 elements of a unit-stride row of d >= 8 (x + d - 8) with the lanes that the
- * 8-wide loop already summed (all but the last d % 8) zeroed: the row's tail as one
- * vector, added to the lane accumulators (instead of one element at a time after them). */
-FLR_INLINE flr_v8d SFX(tail8)(const REAL *x, int64_t d)
-{
-    flr_v8l keep;
-    memcpy(&keep, tail_keep[d & 7], sizeof keep);
-    return (flr_v8d)((flr_v8l)SFX(load8)(x + d - 8) & keep);
-}
-#endif
-
-/* sum_j x_j w_j in double.  Unit stride: 8 lane accumulators (lane l sums the j = l mod 8;
- * with d >= 8 the last d % 8 elements join their lanes through SFX(tail8)), added in the
- * fixed tree of sum8; the order does not depend on the ISA.  The multi-row versions below
- * compute exactly these lanes and trees, so a score does not depend on which of them
- * computed it. */
-FLR_INLINE double SFX(dot)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d)
-{
-#if defined(FLR_VECTOR)
-    if (s == 1 && d >= 8) {
-        flr_v8d a = {0.0};
-        int64_t j = 0;
-        for (; j + 8 <= d; j += 8) a += SFX(load8)(x + j) * load8_f64(w + j);
-        if (j < d) a += SFX(tail8)(x, d) * load8_f64(w + d - 8);
-        return sum8(a);
-    }
-#endif
-    if (s == 1) {
-        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, a4 = 0.0, a5 = 0.0, a6 = 0.0, a7 = 0.0;
-        int64_t j = 0;
-        for (; j + 8 <= d; j += 8) {
-            a0 += (double)x[j] * w[j];
-            a1 += (double)x[j + 1] * w[j + 1];
-            a2 += (double)x[j + 2] * w[j + 2];
-            a3 += (double)x[j + 3] * w[j + 3];
-            a4 += (double)x[j + 4] * w[j + 4];
-            a5 += (double)x[j + 5] * w[j + 5];
-            a6 += (double)x[j + 6] * w[j + 6];
-            a7 += (double)x[j + 7] * w[j + 7];
-        }
-        double acc = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7));
-        for (; j < d; j++) acc += (double)x[j] * w[j];
-        return acc;
-    }
-    double acc = 0.0;
-    for (int64_t j = 0; j < d; j++) acc += (double)x[j * s] * w[j];
-    return acc;
-}
-
-/* The dot products of four unit-stride rows (x, x + s, x + 2s, x + 3s) with w: each load
- * of w serves four rows, the 8 lanes of each row stay in registers and the four trees
- * run as one (sum8x4).  Every score is bit-identical to SFX(dot)'s. */
-FLR_INLINE void SFX(dot4)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t d,
-                          double *out)
-{
-#if defined(FLR_VECTOR)
-    if (d >= 8) {
-        const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-        flr_v8d a[4] = {{0.0}, {0.0}, {0.0}, {0.0}};
-        int64_t j = 0;
-        for (; j + 8 <= d; j += 8) {
-            flr_v8d wj = load8_f64(w + j);
-            a[0] += SFX(load8)(x0 + j) * wj;
-            a[1] += SFX(load8)(x1 + j) * wj;
-            a[2] += SFX(load8)(x2 + j) * wj;
-            a[3] += SFX(load8)(x3 + j) * wj;
-        }
-        if (j < d) {
-            flr_v8d wt = load8_f64(w + d - 8);
-            for (int r = 0; r < 4; r++) a[r] += SFX(tail8)(x + r * s, d) * wt;
-        }
-        flr_v8d z = sum8x4(a);
-        for (int r = 0; r < 4; r++) out[r] = z[r];
-        return;
-    }
-#endif
-    for (int r = 0; r < 4; r++) out[r] = SFX(dot)(x + r * s, 1, w, d);
-}
-
-/* Scores of four unit-stride rows (stride s) against two weight rows w, v: the eight
- * dot products of SFX(dot4) for w and for v in one sweep, so each row's load serves two
- * classes (0.75 loads per FMA instead of 1.25).  Lanes and trees are SFX(dot)'s. */
-FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *restrict w,
-                            const double *restrict v, int64_t d, double *out_w, double *out_v)
-{
-#if defined(FLR_VECTOR)
-    if (d >= 8) {
-        const REAL *x0 = x, *x1 = x + s, *x2 = x + 2 * s, *x3 = x + 3 * s;
-        flr_v8d a[8] = {{0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}, {0.0}}; /* w: 0-3, v: 4-7 */
-        int64_t j = 0;
-        for (; j + 8 <= d; j += 8) {
-            flr_v8d wj = load8_f64(w + j), vj = load8_f64(v + j);
-            flr_v8d y0 = SFX(load8)(x0 + j), y1 = SFX(load8)(x1 + j);
-            flr_v8d y2 = SFX(load8)(x2 + j), y3 = SFX(load8)(x3 + j);
-            a[0] += y0 * wj;
-            a[4] += y0 * vj;
-            a[1] += y1 * wj;
-            a[5] += y1 * vj;
-            a[2] += y2 * wj;
-            a[6] += y2 * vj;
-            a[3] += y3 * wj;
-            a[7] += y3 * vj;
-        }
-        if (j < d) {
-            flr_v8d wt = load8_f64(w + d - 8), vt = load8_f64(v + d - 8);
-            for (int r = 0; r < 4; r++) {
-                flr_v8d yt = SFX(tail8)(x + r * s, d);
-                a[r] += yt * wt;
-                a[4 + r] += yt * vt;
-            }
-        }
-        flr_v8d z = sum8x8(a);
-        for (int r = 0; r < 4; r++) {
-            out_w[r] = z[r];
-            out_v[r] = z[4 + r];
-        }
-        return;
-    }
-#endif
-    SFX(dot4)(x, s, w, d, out_w);
-    SFX(dot4)(x, s, v, d, out_v);
-}
-
-/* Scores of four unit-stride rows (stride s) against four weight rows w + t ws: the
- * sixteen dot products of SFX(dot4) in one sweep, out[r][t] = x_r . w_t (0.5 loads per
- * FMA; 16 vector accumulators need AVX-512's 32 registers).  Lanes and trees are
- * SFX(dot)'s, so every score is bit-identical to it. */
-FLR_INLINE void SFX(dot4x4)(const REAL *restrict x, int64_t s, const double *restrict w, int64_t ws,
-                            int64_t d, double out[4][4])
-{
-#if defined(FLR_VECTOR)
-    if (d >= 8) {
-        flr_v8d a[16]; /* a[4 r + t] = lanes of x_r . w_t, the layout of out */
-        for (int q = 0; q < 16; q++) a[q] = (flr_v8d){0.0};
-        int64_t j = 0;
-        for (; j + 8 <= d; j += 8) {
-            flr_v8d y[4];
-            for (int r = 0; r < 4; r++) y[r] = SFX(load8)(x + r * s + j);
-            for (int t = 0; t < 4; t++) {
-                flr_v8d wt = load8_f64(w + t * ws + j);
-                for (int r = 0; r < 4; r++) a[4 * r + t] += y[r] * wt;
-            }
-        }
-        if (j < d) {
-            flr_v8d y[4];
-            for (int r = 0; r < 4; r++) y[r] = SFX(tail8)(x + r * s, d);
-            for (int t = 0; t < 4; t++) {
-                flr_v8d wt = load8_f64(w + t * ws + d - 8);
-                for (int r = 0; r < 4; r++) a[4 * r + t] += y[r] * wt;
-            }
-        }
-        flr_v8d z0 = sum8x8(a), z1 = sum8x8(a + 8);
-        memcpy(&out[0][0], &z0, sizeof z0);
-        memcpy(&out[2][0], &z1, sizeof z1);
-        return;
-    }
-#endif
-    for (int t = 0; t < 4; t++) {
-        double z4[4];
-        SFX(dot4)(x, s, w + t * ws, d, z4);
-        for (int r = 0; r < 4; r++) out[r][t] = z4[r];
-    }
-}
-
-/* (x . w, x . v): two dot products of SFX(dot) (8 lanes each, the same order). */
-FLR_INLINE void SFX(dot_pair)(const REAL *restrict x, int64_t s, const double *restrict w,
-                              const double *restrict v, int64_t d, double *xw, double *xv)
-{
-    *xw = SFX(dot)(x, s, w, d);
-    *xv = SFX(dot)(x, s, v, d);
-}
-
-/* g += r x */
-FLR_INLINE void SFX(axpy)(double *restrict g, double r, const REAL *restrict x, int64_t s, int64_t d)
-{
-    if (s == 1) {
-        for (int64_t j = 0; j < d; j++) g[j] += r * (double)x[j];
-    } else {
-        for (int64_t j = 0; j < d; j++) g[j] += r * (double)x[j * s];
-    }
-}
+ * everything is computed in double and rounded to REAL only when stored.  The hot row
+ * loops are those of the active ISA level (ROWS, see kernels_rows.h). */
 
 /* sum_j u_j v_j in double (both strided rows). */
 FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs, int64_t d)
@@ -208,35 +24,6 @@ FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs
     return acc;
 }
 
-/* ------------------------------------------------------------------ elementwise */
-enum { SFX(OP_SIGMOID), SFX(OP_LOG_SIGMOID), SFX(OP_LOG_NDTR) };
-
-/* The sigmoid and log-sigmoid loops use the branch-free exp / log1p (selections only),
- * so the ISA clones vectorize them; NaN propagates through e. */
-FLR_CLONES static void SFX(apply_segment)(int op, const REAL *x, int64_t xs, double scale, REAL *out,
-                                          int64_t os, int64_t len)
-{
-    switch (op) {
-    case SFX(OP_SIGMOID):
-        for (int64_t k = 0; k < len; k++) {
-            double z = scale * (double)x[k * xs];
-            double e = exp_nonpositive(-fabs(z)), inv = 1.0 / (1.0 + e);
-            out[k * os] = (REAL)(z >= 0.0 ? inv : e * inv);
-        }
-        break;
-    case SFX(OP_LOG_SIGMOID):
-        for (int64_t k = 0; k < len; k++) {
-            double z = (double)x[k * xs];
-            double v = -((z < 0.0 ? -z : 0.0) + log1p_unit(exp_nonpositive(-fabs(z))));
-            out[k * os] = (REAL)(z == z ? v : z);
-        }
-        break;
-    default:
-        for (int64_t k = 0; k < len; k++) out[k * os] = (REAL)log_ndtr_d((double)x[k * xs]);
-        break;
-    }
-}
-
 /* Apply op to every element of the (n, d) array; the n*d elements (row-major order) are
  * split into n_threads contiguous ranges, so a single long row is parallel too. */
 static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
@@ -252,7 +39,7 @@ static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t
         int64_t i = lo / d, j = lo % d;
         while (lo < hi) {
             int64_t len = d - j < hi - lo ? d - j : hi - lo;
-            SFX(apply_segment)(op, x + i * xs0 + j * xs1, xs1, scale, out + i * os0 + j * os1, os1, len);
+            ROWS.apply_segment(op, x + i * xs0 + j * xs1, xs1, scale, out + i * os0 + j * os1, os1, len);
             lo += len;
             i++;
             j = 0;
@@ -264,19 +51,19 @@ static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t
 int SFX(flr_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1, double scale,
                      REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(SFX(OP_SIGMOID), n, d, x, xs0, xs1, scale, out, os0, os1, n_threads);
+    return SFX(elementwise)(FLR_OP_SIGMOID, n, d, x, xs0, xs1, scale, out, os0, os1, n_threads);
 }
 
 int SFX(flr_log_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
                          REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(SFX(OP_LOG_SIGMOID), n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+    return SFX(elementwise)(FLR_OP_LOG_SIGMOID, n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
 }
 
 int SFX(flr_log_ndtr)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
                       REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(SFX(OP_LOG_NDTR), n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+    return SFX(elementwise)(FLR_OP_LOG_NDTR, n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
 }
 
 /* ------------------------------------------------------------------ row-wise */
@@ -400,19 +187,6 @@ int SFX(flr_cosine_similarity)(int64_t n, int64_t d, const REAL *U, int64_t us0,
     return 0;
 }
 
-/* ------------------------------------------------------------------ per-sample losses */
-/* Binary cross-entropy of len samples with the branch-free formulas (the loop vectorizes
- * in the ISA clones, as the fused kernels' pointwise part). */
-FLR_CLONES static void SFX(bce_segment)(const REAL *z, int64_t zs, const double *y, REAL *out, int64_t os,
-                                        int64_t len)
-{
-    for (int64_t i = 0; i < len; i++) {
-        double loss, residual;
-        logistic_point_vec((double)z[i * zs], y[i], &loss, &residual);
-        out[i * os] = (REAL)loss;
-    }
-}
-
 int SFX(flr_binary_cross_entropy)(int64_t n, const REAL *z, int64_t zs, const double *y,
                                   REAL *out, int64_t os, int n_threads)
 {
@@ -421,7 +195,7 @@ int SFX(flr_binary_cross_entropy)(int64_t n, const REAL *z, int64_t zs, const do
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
     for (int c = 0; c < nt; c++) {
         int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
-        SFX(bce_segment)(z + lo * zs, zs, y + lo, out + lo * os, os, hi - lo);
+        ROWS.bce_segment(z + lo * zs, zs, y + lo, out + lo * os, os, hi - lo);
     }
     return 0;
 }
@@ -451,262 +225,6 @@ int SFX(flr_cross_entropy)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int
     return 0;
 }
 
-/* ------------------------------------------------------------------ fused binary */
-enum { SFX(LINK_LOGIT), SFX(LINK_PROBIT) };
-
-static inline void SFX(binary_point)(int link, double z, double y, double *loss, double *residual)
-{
-    if (link == SFX(LINK_LOGIT)) logistic_point(z, y, loss, residual);
-    else probit_point(z, y, loss, residual);
-}
-
-/* Loss and residual of the nb rows of a block: z[k] in, loss[k] and r[k] out (weighted).
- * The logit link uses the branch-free exp/log1p: this loop vectorizes. */
-FLR_INLINE void SFX(block_pointwise)(int link, int64_t nb, const double *z, const double *y,
-                                        const double *sw, double *restrict loss, double *restrict r)
-{
-    if (link == SFX(LINK_LOGIT)) {
-        double e[FLR_MAX_BLOCK];
-        for (int64_t k = 0; k < nb; k++) e[k] = exp_nonpositive(-fabs(z[k]));
-        if (sw == NULL) {
-            for (int64_t k = 0; k < nb; k++) logistic_point_exp(z[k], e[k], y[k], &loss[k], &r[k]);
-        } else {
-            for (int64_t k = 0; k < nb; k++) {
-                double l, q;
-                logistic_point_exp(z[k], e[k], y[k], &l, &q);
-                loss[k] = l * sw[k];
-                r[k] = q * sw[k];
-            }
-        }
-    } else {
-        for (int64_t k = 0; k < nb; k++) {
-            double l, q;
-            probit_point(z[k], y[k], &l, &q);
-            double s = sw != NULL ? sw[k] : 1.0;
-            loss[k] = l * s;
-            r[k] = q * s;
-        }
-    }
-}
-
-/* Rows per block of the binary kernels: about FLR_BLOCK_BYTES of X, a multiple of 8
- * between 8 and FLR_MAX_BLOCK. */
-static inline int64_t SFX(binary_block_rows)(int64_t d)
-{
-    int64_t rows = FLR_BLOCK_BYTES / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
-    return rows < 8 ? 8 : rows > FLR_MAX_BLOCK ? FLR_MAX_BLOCK : rows & ~(int64_t)7;
-}
-
-/* g += sum_k r[k] x_k over the nb rows of the block Xb (row stride xs0, column stride
- * xs1), in row order, so bit-identical to one axpy per row.  Unit-stride rows go 8 per
- * sweep over g (each load and store of g serves 8 rows), prefetching `lines` lines of
- * the next block per sweep; other strides by a column sweep. */
-FLR_INLINE void SFX(block_update)(double *restrict g, const double *rb, const REAL *Xb, int64_t xs0,
-                                  int64_t xs1, int64_t nb, int64_t d, int unit, const char **pf,
-                                  const char *pf_end, int64_t lines)
-{
-    if (unit) {
-        int64_t k = 0;
-        for (; k + 8 <= nb; k += 8) {
-            const REAL *x0 = Xb + k * xs0, *x1 = x0 + xs0, *x2 = x1 + xs0, *x3 = x2 + xs0,
-                       *x4 = x3 + xs0, *x5 = x4 + xs0, *x6 = x5 + xs0, *x7 = x6 + xs0;
-            const double *r = rb + k;
-            int64_t j = 0;
-#if defined(FLR_VECTOR)
-            /* the loop below, 8 columns at a time through SFX(load8) (one conversion
-             * instruction per 8 floats): the same additions in the same order */
-            for (; j + 8 <= d; j += 8) {
-                flr_v8d t = load8_f64(g + j);
-                t += r[0] * SFX(load8)(x0 + j);
-                t += r[1] * SFX(load8)(x1 + j);
-                t += r[2] * SFX(load8)(x2 + j);
-                t += r[3] * SFX(load8)(x3 + j);
-                t += r[4] * SFX(load8)(x4 + j);
-                t += r[5] * SFX(load8)(x5 + j);
-                t += r[6] * SFX(load8)(x6 + j);
-                t += r[7] * SFX(load8)(x7 + j);
-                memcpy(g + j, &t, sizeof t);
-            }
-#endif
-            for (; j < d; j++) {
-                double t = g[j];
-                t += r[0] * (double)x0[j];
-                t += r[1] * (double)x1[j];
-                t += r[2] * (double)x2[j];
-                t += r[3] * (double)x3[j];
-                t += r[4] * (double)x4[j];
-                t += r[5] * (double)x5[j];
-                t += r[6] * (double)x6[j];
-                t += r[7] * (double)x7[j];
-                g[j] = t;
-            }
-            prefetch_lines(pf, pf_end, lines);
-        }
-        for (; k < nb; k++) SFX(axpy)(g, rb[k], Xb + k * xs0, 1, d);
-    } else {
-        for (int64_t j = 0; j < d; j++) {
-            const REAL *col = Xb + j * xs1;
-            double gj = g[j];
-            for (int64_t k = 0; k < nb; k++) gj += rb[k] * (double)col[k * xs0];
-            g[j] = gj;
-        }
-    }
-}
-
-/* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
- * Blocks of about FLR_BLOCK_BYTES of X: (1) the scores z of the block's rows, (2) their
- * losses and residuals in one vectorized loop, (3) g += r_k x_k in row order, 8 rows per
- * sweep over g, while the block is still in L1 -- X is read from memory once.  Other
- * column strides (e.g. Fortran order): the scores by a column sweep over the block.
- * Every sum is taken in row order: the result does not depend on the block size. */
-FLR_CLONES static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
-                                        int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
-                                        const double *sw, double *restrict g, double *acc)
-{
-    double zb[FLR_MAX_BLOCK], lb[FLR_MAX_BLOCK], rb[FLR_MAX_BLOCK];
-    int64_t rows = SFX(binary_block_rows)(d);
-    int unit = xs1 == 1 || d <= 1;
-    /* Contiguous rows: the next block is prefetched, a third of it during the scores
-     * (which stream the current block themselves), the rest during the update. */
-    int contiguous = unit && xs0 == d;
-    int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
-    const char *pf = (const char *)(X + lo * xs0);
-    double loss = 0.0, grad_b = 0.0;
-    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
-    for (int64_t i0 = lo; i0 < hi; i0 += rows) {
-        int64_t nb = hi - i0 < rows ? hi - i0 : rows;
-        const REAL *Xb = X + i0 * xs0;
-        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i0 + nb,
-                                         rows, hi, &pf);
-        if (unit) {
-            int64_t k = 0;
-            for (; k + 4 <= nb; k += 4) {
-                SFX(dot4)(Xb + k * xs0, xs0, w, d, zb + k);
-                prefetch_lines(&pf, pf_end, 4 * row_lines / 3);
-            }
-            for (; k < nb; k++) zb[k] = SFX(dot)(Xb + k * xs0, 1, w, d);
-            for (k = 0; k < nb; k++) zb[k] += b;
-        } else {
-            for (int64_t k = 0; k < nb; k++) zb[k] = 0.0;
-            for (int64_t j = 0; j < d; j++) {
-                const REAL *col = Xb + j * xs1;
-                double wj = w[j];
-                for (int64_t k = 0; k < nb; k++) zb[k] += (double)col[k * xs0] * wj;
-            }
-            for (int64_t k = 0; k < nb; k++) zb[k] += b;
-        }
-        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
-        for (int64_t k = 0; k < nb; k++) {
-            loss += lb[k];
-            grad_b += rb[k];
-        }
-        SFX(block_update)(g, rb, Xb, xs0, xs1, nb, d, unit, &pf, pf_end, 8 * (row_lines - row_lines / 3));
-    }
-    acc[0] = loss;
-    acc[1] = grad_b;
-}
-
-#if defined(FLR_VECTOR)
-/* Row x of narrow X as (lo, hi) = (x[0:8], x[8:16]) with the lanes past d zeroed (hi only
- * when `wide`).  A safe row is read whole from X, past its end; any other row is first
- * copied into a zero-padded buffer, so both give the same lanes. */
-FLR_INLINE void SFX(narrow_row)(const REAL *x, int safe, int64_t d, const int wide, flr_v8l mlo,
-                                flr_v8l mhi, flr_v8d *lo, flr_v8d *hi)
-{
-    REAL pad[16];
-    if (!safe) {
-        for (int64_t j = 0; j < 16; j++) pad[j] = j < d ? x[j] : (REAL)0;
-        x = pad;
-    }
-    if (wide) {
-        *lo = SFX(load8)(x);
-        *hi = (flr_v8d)((flr_v8l)SFX(load8)(x + 8) & mhi);
-    } else {
-        *lo = (flr_v8d)((flr_v8l)SFX(load8)(x) & mlo);
-    }
-}
-
-/* SFX(binary_rows) for narrow X (d <= 16, wide = d > 8; unit column stride, row stride
- * xs0 >= d).  A row is one or two 8-lane vectors (SFX(narrow_row)), kept converted to
- * double for its block of FLR_NARROW_BLOCK rows, and the gradient lives in two vector
- * registers for the whole chunk.  Per block: (1) the scores, 8 rows at a time: lanes
- * x_l w_l (+ x_{l+8} w_{l+8}), then the 8 rows' sum8 trees at once (sum8x8); the other
- * rows one by one with the same lanes and tree; (2) losses and residuals
- * (SFX(block_pointwise)); (3) the loss and grad_b sums in 8 lanes (lane = row - lo mod 8;
- * the rows after the chunk's last full 8 added in row order) and g += r_k x_k in row order.
- * A row is read whole past its end only below `safe_end`, where the read stays inside X. */
-FLR_INLINE void SFX(narrow_body)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
-                                 const int wide, const REAL *X, int64_t xs0, const double *y,
-                                 const double *w, double b, const double *sw, double *restrict g,
-                                 double *acc)
-{
-    double zb[FLR_NARROW_BLOCK], lb[FLR_NARROW_BLOCK], rb[FLR_NARROW_BLOCK], wpad[16];
-    flr_v8d xb[FLR_NARROW_BLOCK][2];
-    flr_v8l mlo, mhi;
-    for (int64_t j = 0; j < 16; j++) wpad[j] = j < d ? w[j] : 0.0;
-    for (int l = 0; l < 8; l++) {
-        mlo[l] = l < d ? -1 : 0;
-        mhi[l] = l + 8 < d ? -1 : 0;
-    }
-    flr_v8d wlo = load8_f64(wpad), whi = load8_f64(wpad + 8), glo = {0.0}, ghi = {0.0};
-    flr_v8d lossv = {0.0}, gbv = {0.0};
-    double loss_tail = 0.0, gb_tail = 0.0;
-    /* Contiguous rows: the next block is prefetched while this one is scored. */
-    int64_t group_lines = (8 * d * (int64_t)sizeof(REAL) + 63) / 64;
-    const char *pf = (const char *)(X + lo * xs0);
-    for (int64_t i0 = lo; i0 < hi; i0 += FLR_NARROW_BLOCK) {
-        int64_t nb = hi - i0 < FLR_NARROW_BLOCK ? hi - i0 : FLR_NARROW_BLOCK;
-        const REAL *Xb = X + i0 * xs0;
-        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), xs0 == d, i0 + nb,
-                                         FLR_NARROW_BLOCK, hi, &pf);
-        int64_t k = 0;
-        for (; k + 8 <= nb && i0 + k + 8 <= safe_end; k += 8) {
-            flr_v8d s[8];
-            for (int r = 0; r < 8; r++) {
-                SFX(narrow_row)(Xb + (k + r) * xs0, 1, d, wide, mlo, mhi, &xb[k + r][0], &xb[k + r][1]);
-                s[r] = xb[k + r][0] * wlo;
-                if (wide) s[r] += xb[k + r][1] * whi;
-            }
-            flr_v8d z = sum8x8(s) + b;
-            memcpy(zb + k, &z, sizeof z);
-            prefetch_lines(&pf, pf_end, group_lines);
-        }
-        for (; k < nb; k++) {
-            SFX(narrow_row)(Xb + k * xs0, i0 + k < safe_end, d, wide, mlo, mhi, &xb[k][0], &xb[k][1]);
-            flr_v8d s = xb[k][0] * wlo;
-            if (wide) s += xb[k][1] * whi;
-            zb[k] = sum8(s) + b;
-        }
-        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
-        for (k = 0; k + 8 <= nb; k += 8) {
-            lossv += load8_f64(lb + k);
-            gbv += load8_f64(rb + k);
-        }
-        for (; k < nb; k++) {
-            loss_tail += lb[k];
-            gb_tail += rb[k];
-        }
-        for (k = 0; k < nb; k++) {
-            glo += rb[k] * xb[k][0];
-            if (wide) ghi += rb[k] * xb[k][1];
-        }
-    }
-    double gpad[16];
-    memcpy(gpad, &glo, sizeof glo);
-    memcpy(gpad + 8, &ghi, sizeof ghi);
-    for (int64_t j = 0; j < d; j++) g[j] = gpad[j];
-    acc[0] = sum8(lossv) + loss_tail;
-    acc[1] = sum8(gbv) + gb_tail;
-}
-
-FLR_CLONES static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
-                                               const REAL *X, int64_t xs0, const double *y, const double *w,
-                                               double b, const double *sw, double *restrict g, double *acc)
-{
-    if (d > 8) SFX(narrow_body)(link, lo, hi, safe_end, d, 1, X, xs0, y, w, b, sw, g, acc);
-    else SFX(narrow_body)(link, lo, hi, safe_end, d, 0, X, xs0, y, w, b, sw, g, acc);
-}
-#endif
 
 static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
                                  const double *y, const double *w, double b, const double *sw,
@@ -729,11 +247,11 @@ static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, 
         int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
 #if defined(FLR_VECTOR)
         if (narrow) {
-            SFX(binary_rows_narrow)(link, lo, hi, safe_end, d, X, xs0, y, w, b, sw, g, g + dp);
+            ROWS.binary_rows_narrow(link, lo, hi, safe_end, d, X, xs0, y, w, b, sw, g, g + dp);
             continue;
         }
 #endif
-        SFX(binary_rows)(link, lo, hi, d, X, xs0, xs1, y, w, b, sw, g, g + dp);
+        ROWS.binary_rows(link, lo, hi, d, X, xs0, xs1, y, w, b, sw, g, g + dp);
     }
     reduce_chunks(part, nt, stride, d, grad_w);
     reduce_chunks(part + dp, nt, stride, 2, result);
@@ -745,7 +263,7 @@ int SFX(flr_logistic_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0
                                 const double *y, const double *w, double b, const double *sample_weight,
                                 double *grad_w, double *result, int n_threads)
 {
-    return SFX(binary_loss_grad)(SFX(LINK_LOGIT), n, d, X, xs0, xs1, y, w, b, sample_weight,
+    return SFX(binary_loss_grad)(FLR_LINK_LOGIT, n, d, X, xs0, xs1, y, w, b, sample_weight,
                                  grad_w, result, n_threads);
 }
 
@@ -753,203 +271,8 @@ int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, 
                               const double *y, const double *w, double b, const double *sample_weight,
                               double *grad_w, double *result, int n_threads)
 {
-    return SFX(binary_loss_grad)(SFX(LINK_PROBIT), n, d, X, xs0, xs1, y, w, b, sample_weight,
+    return SFX(binary_loss_grad)(FLR_LINK_PROBIT, n, d, X, xs0, xs1, y, w, b, sample_weight,
                                  grad_w, result, n_threads);
-}
-
-/* ------------------------------------------------------------------ fused softmax */
-/* One row's loss and residuals from its shifted scores D (C) and their exps P, with sum
- * and am from rows_shift_exp: P := s (p - y); returns the weighted loss s * (lse - D_y). */
-FLR_INLINE double SFX(softmax_point)(double *D, double *P, double sum, int64_t am, int64_t C, int64_t i,
-                                     const int64_t *labels, const double *Y, const double *sw)
-{
-    double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
-    double s = sw != NULL ? sw[i] : 1.0;
-    double point;
-    /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
-    if (labels != NULL) {
-        int64_t t = labels[i];
-        point = L - D[t];
-        for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
-        /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
-        P[t] = t == am ? -s * (sum * inv) : P[t] - s;
-    } else {
-        const double *yi = Y + i * C;
-        point = 0.0;
-        for (int64_t k = 0; k < C; k++) {
-            if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
-            P[k] = s * (P[k] * inv - yi[k]);
-        }
-    }
-    return s * point;
-}
-
-#if defined(FLR_VECTOR)
-/* gW rows t < K (stride gs), columns [j, j + 8U): += sum_r R[r][t] x_r over the rows r <
- * nr of the block (x_r = x + r s), in row order.  The K x U vector tile stays in registers
- * for the whole block and is loaded and stored once; each row's U vectors of x serve K
- * classes.  With U == 1 the x vector is masked by keep (the d % 8 tail: there the tile
- * is gW's last 8 columns, of which the lanes already done get + R x 0, which leaves them
- * unchanged: gW starts at +0.0 and so never holds -0.0). */
-FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
-                                 int64_t nr, const REAL *restrict x, int64_t s, int64_t j, const int K,
-                                 const int U, flr_v8l keep)
-{
-    flr_v8d acc[8][4];
-    for (int t = 0; t < K; t++)
-        for (int u = 0; u < U; u++) acc[t][u] = load8_f64(gW + t * gs + j + 8 * u);
-    for (int64_t r = 0; r < nr; r++) {
-        flr_v8d y[4];
-        for (int u = 0; u < U; u++) y[u] = SFX(load8_kept)(x + r * s + j + 8 * u);
-        if (U == 1) y[0] = (flr_v8d)((flr_v8l)y[0] & keep);
-        for (int t = 0; t < K; t++) {
-            double q = R[r * C + t];
-            for (int u = 0; u < U; u++) acc[t][u] += q * y[u];
-        }
-    }
-    for (int t = 0; t < K; t++)
-        for (int u = 0; u < U; u++) memcpy(gW + t * gs + j + 8 * u, &acc[t][u], sizeof acc[t][u]);
-}
-
-/* SFX(update_tile) over all of a class group's d columns (d >= 8): tiles of U = 4 or 3
- * column vectors where the clone has 32 vector registers (wide), then single vectors,
- * then the masked tail. */
-FLR_INLINE void SFX(update_classes)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
-                                    int64_t nr, const REAL *restrict x, int64_t s, int64_t d, const int K,
-                                    int wide)
-{
-    flr_v8l all;
-    memset(&all, 0xff, sizeof all);
-    int64_t j = 0, full = d & ~(int64_t)7;
-    if (wide) {
-        const int U = K <= 5 ? 4 : 3;
-        for (; j + 8 * U <= full; j += 8 * U) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, U, all);
-    }
-    for (; j < full; j += 8) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, 1, all);
-    if (d & 7) {
-        flr_v8l keep;
-        memcpy(&keep, tail_keep[d & 7], sizeof keep);
-        SFX(update_tile)(gW, gs, R, C, nr, x, s, d - 8, K, 1, keep);
-    }
-}
-#endif
-
-/* A block's residuals R (nr x C, row-major) into the gradient: gb[k] += sum_r R[r][k] and
- * gW_k += sum_r R[r][k] x_r for the unit-stride rows x_r = x + r s, every sum in row order
- * (bit-identical to row-at-a-time updates, whatever nr).  The classes go in groups of at
- * most 8 (4 without 32 vector registers), as even as possible (C = 10: 5 + 5), each
- * through register tiles of gW (SFX(update_classes)). */
-FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
-                                   int64_t nr, const REAL *restrict x, int64_t s, int64_t d)
-{
-    for (int64_t k = 0; k < C; k++) {
-        double t = gb[k];
-        for (int64_t r = 0; r < nr; r++) t += R[r * C + k];
-        gb[k] = t;
-    }
-#if defined(FLR_VECTOR)
-    if (d >= 8) {
-        int wide = FLR_WIDE_VECTORS;
-        int64_t groups = wide ? (C + 7) / 8 : (C + 3) / 4;
-        for (int64_t q = 0; q < groups; q++) {
-            int64_t k0 = C * q / groups, K = C * (q + 1) / groups - k0;
-            double *g = gW + k0 * d;
-            const double *Rq = R + k0;
-            switch (K) { /* a constant K per call: the tiles stay in registers */
-            case 1: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 1, wide); break;
-            case 2: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 2, wide); break;
-            case 3: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 3, wide); break;
-            case 4: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 4, wide); break;
-            case 5: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 5, wide); break;
-            case 6: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 6, wide); break;
-            case 7: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 7, wide); break;
-            default: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 8, wide); break;
-            }
-        }
-        return;
-    }
-#endif
-    for (int64_t k = 0; k < C; k++)
-        for (int64_t j = 0; j < d; j++) {
-            double t = gW[k * d + j];
-            for (int64_t r = 0; r < nr; r++) t += R[r * C + k] * (double)x[r * s + j];
-            gW[k * d + j] = t;
-        }
-}
-
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D is 4C-sized scratch, P holds
- * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
- * (a multiple of 4): the scores four rows at a time and four classes at a time (then a
- * pair, then one; SFX(dot4x4) shares each load of a row between four classes and each
- * load of W_k between four rows), the block's residuals wait in P and go into the
- * gradient together (SFX(add_residuals)).  Every sum keeps the row-at-a-time order (the
- * dot products are bit-identical to SFX(dot), the updates are applied in row order), so
- * the result does not depend on the grouping. */
-FLR_CLONES static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
-                                         int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
-                                         const double *W, const double *b, const double *sw,
-                                         double *restrict gW, double *restrict gb, double *D, double *P,
-                                         double *loss_out)
-{
-    double loss = 0.0;
-    for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
-    for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-    int64_t i = lo;
-    if (xs1 == 1 || d <= 1) {
-        /* contiguous rows: the next four rows are prefetched while these are computed */
-        int contiguous = xs0 == d;
-        const char *pf = (const char *)(X + lo * xs0);
-        int64_t group_lines = (4 * (int64_t)sizeof(REAL) * d + 63) / 64;
-        int64_t rows = softmax_block_rows(d, sizeof(REAL));
-        for (int64_t nb; (nb = softmax_block(hi - i, rows)) > 0; i += nb) {
-            for (int64_t q = 0; q < nb; q += 4) {
-                const REAL *x0 = X + (i + q) * xs0;
-                double *Pq = P + q * C;
-                const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous,
-                                                 i + q + 4, 4, hi, &pf);
-                prefetch_lines(&pf, pf_end, group_lines);
-                double z4[4];
-                int64_t k = 0;
-                for (; k + 4 <= C; k += 4) {
-                    double z44[4][4];
-                    SFX(dot4x4)(x0, xs0, W + k * d, d, d, z44);
-                    for (int r = 0; r < 4; r++)
-                        for (int t = 0; t < 4; t++) D[r * C + k + t] = z44[r][t] + b[k + t];
-                }
-                for (; k + 2 <= C; k += 2) {
-                    double z4b[4];
-                    SFX(dot4x2)(x0, xs0, W + k * d, W + (k + 1) * d, d, z4, z4b);
-                    for (int r = 0; r < 4; r++) {
-                        D[r * C + k] = z4[r] + b[k];
-                        D[r * C + k + 1] = z4b[r] + b[k + 1];
-                    }
-                }
-                for (; k < C; k++) {
-                    SFX(dot4)(x0, xs0, W + k * d, d, z4);
-                    for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
-                }
-                double sums[4];
-                int64_t am[4];
-                rows_shift_exp(D, Pq, C, 4, sums, am);
-                for (int r = 0; r < 4; r++)
-                    loss += SFX(softmax_point)(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
-            }
-            SFX(add_residuals)(gW, gb, P, C, nb, X + i * xs0, xs0, d);
-        }
-    }
-    for (; i < hi; i++) {
-        const REAL *xi = X + i * xs0;
-        for (int64_t k = 0; k < C; k++) D[k] = SFX(dot)(xi, xs1, W + k * d, d) + b[k];
-        double sum;
-        int64_t am;
-        rows_shift_exp(D, P, C, 1, &sum, &am);
-        loss += SFX(softmax_point)(D, P, sum, am, C, i, labels, Y, sw);
-        for (int64_t k = 0; k < C; k++) {
-            gb[k] += P[k];
-            SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
-        }
-    }
-    *loss_out = loss;
 }
 
 /* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D (4C), P (FLR_SOFTMAX_ROWS C),
@@ -967,7 +290,7 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride;
-        SFX(softmax_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
+        ROWS.softmax_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
                           W, b, sw, gW, gW + o_gb, gW + o_scr, gW + o_scr + 4 * C, gW + o_loss);
     }
     reduce_chunks(part, nt, stride, C * d, grad_W);
@@ -975,49 +298,6 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
     reduce_chunks(part + o_loss, nt, stride, 1, result);
     free(raw);
     return 0;
-}
-
-/* ------------------------------------------------------------------ Hessian-vector */
-/* Rows [lo, hi) of the logistic Hessian-vector product into g (d) and *acc_out (the
- * intercept's part), in the blocks of binary_rows: (1) the scores x.w and x.v of the
- * block's rows in one sweep (dot4x2), (2) the weights h = s(z) s(-z) = e / (1 + e)^2,
- * e = exp(-|z|) (exact in the tails), times x.v + v_b, in a loop that vectorizes,
- * (3) g += (h u)_k x_k in row order while the block is in L1. */
-FLR_CLONES static void SFX(logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const REAL *X,
-                                                int64_t xs0, int64_t xs1, const double *w, double b,
-                                                const double *sw, const double *v, double v_b,
-                                                double *restrict g, double *acc_out)
-{
-    double zb[FLR_MAX_BLOCK], ub[FLR_MAX_BLOCK];
-    int64_t rows = SFX(binary_block_rows)(d);
-    int unit = xs1 == 1 || d <= 1;
-    int contiguous = unit && xs0 == d;
-    int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
-    const char *pf = (const char *)(X + lo * xs0);
-    double acc_b = 0.0;
-    for (int64_t j = 0; j < d; j++) g[j] = 0.0;
-    for (int64_t i0 = lo; i0 < hi; i0 += rows) {
-        int64_t nb = hi - i0 < rows ? hi - i0 : rows;
-        const REAL *Xb = X + i0 * xs0;
-        const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous, i0 + nb,
-                                         rows, hi, &pf);
-        int64_t k = 0;
-        if (unit) {
-            for (; k + 4 <= nb; k += 4) {
-                SFX(dot4x2)(Xb + k * xs0, xs0, w, v, d, zb + k, ub + k);
-                prefetch_lines(&pf, pf_end, 4 * row_lines / 3);
-            }
-        }
-        for (; k < nb; k++) SFX(dot_pair)(Xb + k * xs0, xs1, w, v, d, zb + k, ub + k);
-        for (k = 0; k < nb; k++) {
-            double e = exp_nonpositive(-fabs(zb[k] + b));
-            double h = e / ((1.0 + e) * (1.0 + e));
-            ub[k] = (sw != NULL ? h * sw[i0 + k] : h) * (ub[k] + v_b);
-        }
-        for (k = 0; k < nb; k++) acc_b += ub[k];
-        SFX(block_update)(g, ub, Xb, xs0, xs1, nb, d, unit, &pf, pf_end, 8 * (row_lines - row_lines / 3));
-    }
-    *acc_out = acc_b;
 }
 
 int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
@@ -1032,84 +312,13 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
-        SFX(logistic_hessp_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
+        ROWS.logistic_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
                                  w, b, sw, v, v_b, g, g + dp);
     }
     reduce_chunks(part, nt, stride, d, hv);
     reduce_chunks(part + dp, nt, stride, 1, result);
     free(raw);
     return 0;
-}
-
-/* One row's Hessian-weighted residuals from the exps P (C) of its shifted scores and their
- * non-argmax sum (rows_shift_exp), U (C) the direction's scores: P := the softmax,
- * R := s p_k (u_k - p . u). */
-FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, double sum, int64_t C,
-                                         double s)
-{
-    double inv = 1.0 / (1.0 + sum);
-    double pu = 0.0;
-    for (int64_t k = 0; k < C; k++) {
-        P[k] *= inv; /* p_k */
-        pu += P[k] * U[k];
-    }
-    for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
-}
-
-/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P are 4C-sized scratch, R holds
- * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks as in SFX(softmax_rows):
- * the scores of W_k and V_k of four rows in one sweep (SFX(dot4x2)), the block's
- * residuals into the gradient together (SFX(add_residuals)); the same sums in the same
- * order as one row at a time. */
-FLR_CLONES static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
-                                               int64_t xs0, int64_t xs1, const double *W, const double *b,
-                                               const double *sw, const double *V, const double *v_b,
-                                               double *restrict gW, double *restrict gb, double *D,
-                                               double *U, double *P, double *R)
-{
-    for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
-    for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
-    int64_t i = lo;
-    if (xs1 == 1 || d <= 1) {
-        int64_t rows = softmax_block_rows(d, sizeof(REAL));
-        for (int64_t nb; (nb = softmax_block(hi - i, rows)) > 0; i += nb) {
-            for (int64_t q = 0; q < nb; q += 4) {
-                const REAL *x0 = X + (i + q) * xs0;
-                for (int64_t k = 0; k < C; k++) {
-                    double z4[4], u4[4];
-                    SFX(dot4x2)(x0, xs0, W + k * d, V + k * d, d, z4, u4);
-                    for (int r = 0; r < 4; r++) {
-                        D[r * C + k] = z4[r] + b[k];
-                        U[r * C + k] = u4[r] + v_b[k];
-                    }
-                }
-                double sums[4];
-                int64_t am[4];
-                rows_shift_exp(D, P, C, 4, sums, am);
-                for (int r = 0; r < 4; r++)
-                    SFX(softmax_hessp_point)(U + r * C, P + r * C, R + (q + r) * C, sums[r], C,
-                                             sw != NULL ? sw[i + q + r] : 1.0);
-            }
-            SFX(add_residuals)(gW, gb, R, C, nb, X + i * xs0, xs0, d);
-        }
-    }
-    for (; i < hi; i++) {
-        const REAL *xi = X + i * xs0;
-        for (int64_t k = 0; k < C; k++) {
-            double z, u;
-            SFX(dot_pair)(xi, xs1, W + k * d, V + k * d, d, &z, &u);
-            D[k] = z + b[k];
-            U[k] = u + v_b[k];
-        }
-        double sum;
-        int64_t am;
-        rows_shift_exp(D, P, C, 1, &sum, &am);
-        SFX(softmax_hessp_point)(U, P, R, sum, C, sw != NULL ? sw[i] : 1.0);
-        for (int64_t k = 0; k < C; k++) {
-            gb[k] += R[k];
-            SFX(axpy)(gW + k * d, R[k], xi, xs1, d);
-        }
-    }
 }
 
 int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
@@ -1124,7 +333,7 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride, *D = gW + o_scr;
-        SFX(softmax_hessp_rows)(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,
+        ROWS.softmax_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,
                                 W, b, sw, V, v_b, gW, gW + o_gb, D, D + 4 * C, D + 8 * C, D + 12 * C);
     }
     reduce_chunks(part, nt, stride, C * d, hv);

@@ -215,6 +215,76 @@ def test_repeated_calls_bit_identical(dtype):
                                    atol=FUSED_RTOL[dtype] * np.abs(results[1]).max())
 
 
+# --------------------------------------------------------------------------- ISA levels
+DISPATCHED = ("x86-64-v4 (AVX-512)", "x86-64-v3 (AVX2+FMA)", "baseline (SSE2)")
+
+
+@needs_c
+def test_instruction_set_names_the_code_path():
+    """instruction_set() says which code path the loaded kernel runs: a level picked at
+    load time in a portable build, or the one the compiler flags fixed."""
+    c = _c()
+    assert "instruction_set" in c.__all__
+    name = c.instruction_set()
+    assert isinstance(name, str)
+    assert name in DISPATCHED or name.startswith(("native (", "fixed at build time (")), name
+    assert c.instruction_set() == name
+
+
+# A child process with FASTLOGREG_C_ISA set runs a lower level's code (what a CPU with
+# fewer features gets from the same build); it checks its own results against the
+# reference and that repeated calls are bit-identical, and prints the level it ran.
+_LEVEL_CHILD = """
+import numpy as np
+from fastlogreg.backends import c, reference as ref
+rng = np.random.default_rng({seed})
+worst = 0.0
+for dtype, rtol in ((np.float64, {rtol64}), (np.float32, {rtol32})):
+    for n, d, C in ((3001, 37, 10), (2000, 100, 7), (500, 6, 3), (999, 13, 2)):
+        X = rng.standard_normal((n, d)).astype(dtype)
+        y = rng.choice([0.0, 1.0, 0.3], n)
+        w = rng.standard_normal(d) * 0.3
+        sw = rng.uniform(0, 2, n)
+        W = rng.standard_normal((C, d)) * 0.3
+        b = rng.standard_normal(C)
+        lab = rng.integers(0, C, n)
+
+        def run(m):
+            g, h, G, gb, H, hb = (np.empty(d), np.empty(d), np.empty((C, d)), np.empty(C),
+                                  np.empty((C, d)), np.empty(C))
+            r = m.logistic_loss_grad(X, y, w, 0.1, sw, g, 2)
+            hv_b = m.logistic_hessp(X, w, 0.1, sw, w, 0.2, h, 2)
+            loss = m.softmax_loss_grad(X, lab, np.zeros((0, 0)), W, b, sw, G, gb, 2)
+            m.softmax_hessp(X, W, b, sw, W, b, H, hb, 2)
+            return [np.atleast_1d(v).astype(float) for v in (r, g, hv_b, h, loss, G, gb, H, hb)]
+
+        got, again, want = run(c), run(c), run(ref)
+        for a, a2, e in zip(got, again, want):
+            assert np.array_equal(a, a2), "repeated calls differ"
+            err = np.max(np.abs(a - e)) / max(np.max(np.abs(e)), 1e-300)
+            assert err <= rtol, (dtype, n, d, C, err)
+print(c.instruction_set())
+"""
+
+
+@needs_c
+@pytest.mark.parametrize("level", ["baseline", "x86-64-v3"])
+def test_lower_isa_levels_match_reference(level):
+    """Every code path of a portable build is right, not only the one this CPU picks:
+    FASTLOGREG_C_ISA caps the level at load time, so an AVX-512 machine also tests the
+    AVX2 path (4-lane dot products, its own register tiles) and the baseline."""
+    here = _c().instruction_set()
+    code = _LEVEL_CHILD.format(seed=SEED, rtol64=FUSED_RTOL[np.float64], rtol32=FUSED_RTOL[np.float32])
+    env = dict(os.environ, FASTLOGREG_C_ISA=level)
+    ran = run_python(code, env=env).stdout.strip()
+    if here not in DISPATCHED:
+        assert ran == here  # flags fixed the path: the variable changes nothing
+    elif level == "baseline" or here == "baseline (SSE2)":
+        assert ran == "baseline (SSE2)"
+    else:
+        assert ran == "x86-64-v3 (AVX2+FMA)"
+
+
 # --------------------------------------------------------------------------- threads
 @needs_c
 def test_concurrent_python_threads_match_serial():

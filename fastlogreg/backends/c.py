@@ -34,7 +34,7 @@ __all__ = [
     "sigmoid", "log_sigmoid", "log_ndtr", "logsumexp", "softmax", "log_softmax", "inner",
     "cosine_similarity", "binary_cross_entropy", "cross_entropy", "logistic_loss_grad",
     "softmax_loss_grad", "probit_loss_grad", "logistic_hessp", "softmax_hessp",
-    "openmp_enabled",
+    "openmp_enabled", "instruction_set",
 ]
 
 _SUFFIX = {np.dtype(np.float64): ("f64", "double *"), np.dtype(np.float32): ("f32", "float *")}
@@ -44,6 +44,19 @@ _NULL = ffi.NULL
 def openmp_enabled():
     """True when the C kernel was compiled with OpenMP (else its kernels run serially)."""
     return bool(lib.flr_openmp_enabled())
+
+
+def instruction_set():
+    """The code path of the C kernel's hot loops in this process, e.g.
+    ``"x86-64-v4 (AVX-512)"``, ``"x86-64-v3 (AVX2+FMA)"`` or ``"baseline (SSE2)"``.
+
+    A portable build picks the best level the CPU supports when it is loaded; the
+    environment variable ``FASTLOGREG_C_ISA`` (``"x86-64-v3"`` or ``"baseline"``, read at
+    that moment) caps it, to run a lower level's code for tests and comparisons. A build
+    with ``-march=...`` flags has one path: ``"native (AVX-512)"`` (``FASTLOGREG_NATIVE=1``)
+    or ``"fixed at build time (AVX2)"`` and the like.
+    """
+    return ffi.string(lib.flr_instruction_set()).decode("ascii")
 
 
 def _kernel(name, dtype):
