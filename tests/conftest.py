@@ -23,8 +23,9 @@ What the suite promises, and how each promise is asserted:
   SciPy, scikit-learn or statsmodels, and results for different thread counts.
 
 To check the AVX2 path of an AVX-512 host, run the suite with
-``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"`` (NumPy's AVX2 loops), the C
-kernel built with ``FASTLOGREG_EXTRA_CFLAGS=-march=x86-64-v3``, and Numba compiling for
+``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR"`` (NumPy's AVX2 loops),
+``FASTLOGREG_C_ISA=x86-64-v3`` (the C kernel's AVX2 level; or a build with
+``FASTLOGREG_EXTRA_CFLAGS=-march=x86-64-v3``), and Numba compiling for
 ``NUMBA_CPU_NAME=znver3`` with its own ``NUMBA_CACHE_DIR`` and ``NUMBA_CPU_FEATURES`` set
 to the host's features with the AVX-512 ones turned off (a CPU name alone keeps the
 host's features)::
