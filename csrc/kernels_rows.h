@@ -64,6 +64,16 @@ FLR_INLINE flr_vd SFX(tailv)(const REAL *x, int64_t d)
     return (flr_vd)((flr_vl)SFX(loadv)(x + d - FLR_VL) & keep);
 }
 
+/* The coefficients that meet SFX(tailv)'s vector, masked the same way: a zeroed x lane
+ * times an unmasked w lane would be 0 * w, NaN where that coefficient is infinite (it was
+ * already multiplied by its own x in the vector loop). */
+FLR_INLINE flr_vd SFX(tailw)(const double *w, int64_t d)
+{
+    flr_vl keep;
+    memcpy(&keep, tail_keepv[d & (FLR_VL - 1)], sizeof keep);
+    return (flr_vd)((flr_vl)loadv_f64(w + d - FLR_VL) & keep);
+}
+
 /* out[r] = sumv(a[r]), r < 4, by the same additions. */
 FLR_INLINE void SFX(sumv_x4)(const flr_vd a[4], double *out)
 {
@@ -87,7 +97,7 @@ FLR_INLINE double SFX(dot)(const REAL *restrict x, int64_t s, const double *rest
         flr_vd a = {0.0};
         int64_t j = 0;
         for (; j + FLR_VL <= d; j += FLR_VL) a += SFX(loadv)(x + j) * loadv_f64(w + j);
-        if (j < d) a += SFX(tailv)(x, d) * loadv_f64(w + d - FLR_VL);
+        if (j < d) a += SFX(tailv)(x, d) * SFX(tailw)(w, d);
         return sumv(a);
     }
 #endif
@@ -132,7 +142,7 @@ FLR_INLINE void SFX(dot4)(const REAL *restrict x, int64_t s, const double *restr
             a[3] += SFX(loadv)(x3 + j) * wj;
         }
         if (j < d) {
-            flr_vd wt = loadv_f64(w + d - FLR_VL);
+            flr_vd wt = SFX(tailw)(w, d);
             for (int r = 0; r < 4; r++) a[r] += SFX(tailv)(x + r * s, d) * wt;
         }
         SFX(sumv_x4)(a, out);
@@ -167,7 +177,7 @@ FLR_INLINE void SFX(dot4x2)(const REAL *restrict x, int64_t s, const double *res
             a[7] += y3 * vj;
         }
         if (j < d) {
-            flr_vd wt = loadv_f64(w + d - FLR_VL), vt = loadv_f64(v + d - FLR_VL);
+            flr_vd wt = SFX(tailw)(w, d), vt = SFX(tailw)(v, d);
             for (int r = 0; r < 4; r++) {
                 flr_vd yt = SFX(tailv)(x + r * s, d);
                 a[r] += yt * wt;
@@ -215,7 +225,7 @@ FLR_INLINE void SFX(dot4x4)(const REAL *restrict x, int64_t s, const double *res
             flr_vd y[4];
             for (int r = 0; r < 4; r++) y[r] = SFX(tailv)(x + r * s, d);
             for (int t = 0; t < 4; t++) {
-                flr_vd wt = loadv_f64(w + t * ws + d - FLR_VL);
+                flr_vd wt = SFX(tailw)(w + t * ws, d);
                 for (int r = 0; r < 4; r++) a[4 * r + t] += y[r] * wt;
             }
         }

@@ -392,3 +392,25 @@ def test_fused_equal_on_larger_shapes(fast_backend, n, d, C, dtype):
     U = Xd @ np.abs(V).T
     mags = (n + d + C) * safe_norm((2 * sw[:, None] * U).T @ Xd) / sw.sum()
     _assert_pair_close(got, ref, mags, rtol, f"softmax_hessp {n}x{d}x{C}")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # l2 * inf * 0
+@pytest.mark.parametrize("d", [17, 23, 100])
+def test_infinite_coefficient_in_the_row_tail(fast_backend, d):
+    """An infinite coefficient gives the reference's finite or NaN results in every column,
+    also in the columns a vector tail loads twice (a masked x lane once met the unmasked
+    coefficient: 0 * inf = NaN where the reference is finite)."""
+    X = np.ones((4, d))
+    for col in range(d):
+        w = np.zeros(d)
+        w[col] = np.inf
+        got = fl.logistic_loss_grad(X, np.ones(4), w, backend=fast_backend)
+        ref = fl.logistic_loss_grad(X, np.ones(4), w, backend="numpy")
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"binary, column {col}")
+        W = np.zeros((3, d))
+        W[1, col] = np.inf
+        got = fl.softmax_loss_grad(X, [0, 1, 2, 1], W, backend=fast_backend)
+        ref = fl.softmax_loss_grad(X, [0, 1, 2, 1], W, backend="numpy")
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"softmax, column {col}")
