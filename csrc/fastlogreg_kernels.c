@@ -414,8 +414,9 @@ FLR_INLINE void rows_shift_exp(double *z, double *E, int64_t C, int nr, double *
     for (int r = 0; r < nr; r++) {
         const double *Er = E + r * C;
         double s = 0.0;
-        for (int64_t k = 0; k < C; k++)
-            if (k != argmax[r]) s += Er[k];
+        /* the argmax adds E - 1: exactly 0 (its D is 0), unless the row holds a NaN, whose
+         * NaN must reach the sum also in a row of one class, which has no other term */
+        for (int64_t k = 0; k < C; k++) s += k != argmax[r] ? Er[k] : Er[k] - 1.0;
         sums[r] = s;
     }
 }

@@ -414,3 +414,19 @@ def test_infinite_coefficient_in_the_row_tail(fast_backend, d):
         ref = fl.softmax_loss_grad(X, [0, 1, 2, 1], W, backend="numpy")
         for g, r in zip(got, ref):
             np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"softmax, column {col}")
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_one_class_softmax_propagates_a_nan_intercept(fast_backend):
+    """With one class the softmax is 1 whatever the score, but a NaN score still makes the
+    loss and the gradient NaN, as in the reference (the kernels used to return a zero
+    gradient). Rows of more classes and a finite one-class row are unchanged."""
+    X = np.ones((4, 3))
+    for b, W in (([np.nan], np.zeros((1, 3))), ([0.5], np.zeros((1, 3))),
+                 ([np.nan, 0.0], np.zeros((2, 3)))):
+        labels = [0, 0, 0, 0]
+        got = fl.softmax_loss_grad(X, labels, W, np.array(b), backend=fast_backend)
+        ref = fl.softmax_loss_grad(X, labels, W, np.array(b), backend="numpy")
+        for g, r in zip(got, ref):
+            np.testing.assert_array_equal(np.isnan(g), np.isnan(r), err_msg=f"b={b}")
+            np.testing.assert_array_equal(np.nan_to_num(g), np.nan_to_num(r), err_msg=f"b={b}")

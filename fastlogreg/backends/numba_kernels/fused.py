@@ -528,7 +528,9 @@ def shifted_exp(Zt, n, m, s, argmax, Et):
             e = scalar.exp_nonpositive(dv)
             zk[i] = dv
             ek[i] = e
-            s[i] += 0.0 if argmax[i] == k else e
+            # The argmax adds e - 1: exactly 0 (its dv is 0), unless the row holds a NaN,
+            # which must reach s also in a row of one class (no other term).
+            s[i] += e - 1.0 if argmax[i] == k else e
 
 
 @jit_block
