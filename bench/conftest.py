@@ -2,7 +2,7 @@
 
 Options: ``--bench-size {quick,default,full}`` picks the grid of
 :mod:`fastlogreg.benchmarks.cases` (default: the ~1 minute grid of ``fastlogreg bench``
-at the issue's shapes; quick: tiny sizes for a smoke run), ``--bench-threads N``.
+at the documented shapes; quick: tiny sizes for a smoke run), ``--bench-threads N``.
 Every benchmark asserts equality with the NumPy reference before it is timed, and each
 (kernel, shape, dtype) is one group, so ``--benchmark-compare`` lines up across commits.
 """

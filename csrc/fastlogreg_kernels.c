@@ -1,7 +1,7 @@
 /* fastlogreg C kernels: shared scalar functions and helpers; the kernels themselves
  * live in kernels_impl.h, included once for double (_f64) and once for float (_f32).
  *
- * Parallel scheme (DESIGN.md section 3): the rows are split into n_threads static,
+ * Parallel scheme: the rows are split into n_threads static,
  * contiguous chunks (sizes differ by at most one row); a chunk is reduced in row order
  * into its own 64-byte aligned partial buffer (no false sharing), and the partials are
  * added in chunk order.  The chunking depends on n_threads only -- small inputs run the

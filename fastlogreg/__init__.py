@@ -2,7 +2,7 @@
 
 Numerically stable kernels (sigmoid, log-sigmoid, softmax, log-softmax, log-sum-exp,
 cross-entropies and fused loss+gradient) in Numba and C, checked against a NumPy
-reference, and a scikit-learn compatible trainer on top. See DESIGN.md.
+reference, and a scikit-learn compatible trainer on top. See README.md.
 """
 
 from ._backend import available_backends

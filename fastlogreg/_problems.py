@@ -2,7 +2,7 @@
 
 :class:`BinaryProblem` and :class:`MultinomialProblem` hold ``X``, the targets and the
 sample weights after one round of validation, and evaluate the objective of
-DESIGN.md section 1 (weighted mean negative log-likelihood plus ``l2/2 ||w||^2``,
+README.md, "The math" (weighted mean negative log-likelihood plus ``l2/2 ||w||^2``,
 intercept not penalized) and its Hessian-vector products through a backend's fused
 kernels. The public functions build one per call; solvers build one per fit.
 """

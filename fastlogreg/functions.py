@@ -2,7 +2,7 @@
 
 Every function takes float32 or float64 input of any memory layout (integers become
 float64), returns the input's float dtype, and takes ``backend=None`` (the current
-default, see :func:`fastlogreg.get_backend`). The math is in DESIGN.md section 1 and
+default, see :func:`fastlogreg.get_backend`). The math is in README.md ("The math") and
 in each docstring; the kernel contract is in :mod:`fastlogreg.backends`.
 """
 
@@ -91,7 +91,7 @@ def sigmoid(z, scale=1.0, *, out=None, backend=None):
     ----------
     z : array_like, any shape
     scale : float, default 1.0
-        The seed's scale ``c``.
+        The scale ``c`` of the scaled sigmoid ``s(c z)``.
     out : ndarray, optional
         Same shape and float dtype as ``z``; may be ``z`` itself.
     backend : str, optional
@@ -399,7 +399,7 @@ def logistic_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=No
 
 
 def probit_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=None):
-    r"""Binary probit regression objective and gradient (the seed's alternative link).
+    r"""Binary probit regression objective and gradient (the alternative to the logit link).
 
     .. math:: l_i = -y_i \log\Phi(z_i) - (1 - y_i)\log\Phi(-z_i)
 

@@ -217,7 +217,7 @@ def softmax_error_scales(X, Y, W, b, sample_weight):
 
 
 def assert_fused_close(got, ref, scales, rtol, what=""):
-    """(loss, grad, grad_b) of a backend against the reference: the issue's relative
+    """(loss, grad, grad_b) of a backend against the reference: the documented relative
     ``rtol`` of the loss and of the gradient's norm, plus float64 epsilons times the
     rounding scales of :func:`binary_error_scales` (the error two correct summation
     orders may make near cancellation)."""

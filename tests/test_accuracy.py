@@ -26,7 +26,7 @@ from conftest import assert_specials_exact
 
 mpmath.mp.dps = 60  # 60 significant digits: 1e-60 relative, far below any tolerance here
 
-#: The issue's bound: relative error of at most 4 units of the dtype's epsilon.
+#: The documented bound: relative error of at most 4 units of the dtype's epsilon.
 ULPS = 4
 #: The difference ``z_k - max(z)`` and the log-normaliser are computed in float64 for both
 #: dtypes (kernel contract: "transcendental parts and every sum in float64"), so the extra
@@ -78,7 +78,7 @@ MP_ELEMENTWISE = {
 def sweep(dtype):
     """Inputs over the whole finite domain: dense log-spaced magnitudes where the
     functions bend and their tails underflow, sparse up to the largest float, the
-    smallest subnormal and normal numbers, 0 and the issue's +-40; both signs."""
+    smallest subnormal and normal numbers, 0 and the documented +-40; both signs."""
     info = np.finfo(dtype)
     top = 750.0 if dtype == np.float64 else 120.0  # past the underflow of e^-|x|
     dense = np.logspace(-4, np.log10(top), 161)
@@ -156,7 +156,7 @@ def test_log_ndtr_vs_mpmath(backend, dtype):
     In the right tail log Phi(x) = log1p(-Q(x)) ~ -Q(x), and Q(x) ~ e^{-x^2/2} / (x sqrt(2 pi))
     amplifies an error in its exponent: forming x^2/2 from the rounded x / sqrt(2) and
     rounding it costs up to 2 * x^2/2 epsilons relative. That is what SciPy's erfc-based
-    log_ndtr (the reference's) does (~700 eps at x = 29), the analogue of the issue's
+    log_ndtr (the reference's) does (~700 eps at x = 29), the analogue of the documented
     |z_k - max z| allowance for softmax; it matters nowhere for the probit loss (below
     1e-20 once x^2 exceeds 92). The Numba and C kernels split x^2/2 exactly (Dekker
     products) and are held to the plain 4 eps. Beyond |x| ~ 1.9e19 log Phi(x) overflows
@@ -184,7 +184,7 @@ def test_sigmoid_power_of_two_scale_is_exact(backend):
 
 
 # ----------------------------------------------------------------------------- named values
-#: log s(40) = -log1p(e^-40) to 17 digits (the issue's and the docstrings' value).
+#: log s(40) = -log1p(e^-40) to 17 digits (the documented and the docstrings' value).
 LOG_SIGMOID_40 = -4.248354255291589e-18
 
 
@@ -195,7 +195,7 @@ def _assert_named(got, expected_mp, dtype, what):
 
 
 def test_named_tail_values(backend):
-    """The issue's tail values, which SciPy, PyTorch or scikit-learn round to 0."""
+    """The documented tail values, which SciPy, PyTorch or scikit-learn round to 0."""
     assert abs(float(fl.log_sigmoid(40.0, backend=backend)) - LOG_SIGMOID_40) <= \
         ULPS * EPS64 * abs(LOG_SIGMOID_40)
     tail = mpmath.log1p(mpmath.exp(-40))  # 4.25e-18

@@ -32,7 +32,7 @@ from conftest import (EPS64, assert_close_to, assert_fused_close, assert_ulp_clo
 #: Elementwise results of two backends may differ by this many units in the last place:
 #: each is the float64 formula rounded once (<= 1 ulp apart), with margin for libm's exp/log1p.
 ELEMENTWISE_ULPS = 4
-#: The issue's relative bounds for the fused kernels: float64 and float32 data.
+#: The documented relative bounds for the fused kernels: float64 and float32 data.
 RTOL64 = 1e-12
 RTOL32 = 1e-5
 RTOL = {np.dtype(np.float64): RTOL64, np.dtype(np.float32): RTOL32}

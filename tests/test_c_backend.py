@@ -27,7 +27,7 @@ C_AVAILABLE = "c" in fastlogreg.available_backends()
 needs_c = pytest.mark.skipif(not C_AVAILABLE, reason=f"C backend not built: {fastlogreg.backend_info()['c']}")
 
 # Tolerances: elementwise results must agree with the reference to a few units in the
-# last place of the data dtype; fused sums to the relative 1e-12 (float64 data)
+# last place of the data dtype; fused sums to the documented relative 1e-12 (float64 data)
 # or 1e-5 (float32 data, whose products are exact in float64 but whose inputs carry
 # 6e-8 relative rounding already).
 ELEMENTWISE_RTOL = {np.float64: 8 * np.finfo(np.float64).eps, np.float32: 4 * np.finfo(np.float32).eps}

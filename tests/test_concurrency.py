@@ -1,6 +1,6 @@
 """Calls from several Python threads at once neither crash nor change the results, and
 repeated calls with the same thread count are bit-identical (static chunks reduced in a
-fixed order: DESIGN.md section 3). Numba's "workqueue" threading layer aborts the process
+fixed order: README.md, "Backends and threads"). Numba's "workqueue" threading layer aborts the process
 on concurrent parallel calls; a crash here is that.
 """
 
@@ -14,7 +14,7 @@ from conftest import assert_fused_close, binary_error_scales, softmax_error_scal
 
 N_THREADS = 4  # Python threads calling at once
 REPEATS = 4  # calls per task in the pool
-#: The issue's float64 bound for a fused kernel against the reference.
+#: The documented float64 bound for a fused kernel against the reference.
 RTOL64 = 1e-12
 
 

@@ -171,7 +171,7 @@ def test_hessp_is_symmetric_and_linear(backend, multinomial_data, rng):
 
 # ----------------------------------------------------------------------------- objective definition
 def _binary_objective_plain(X, y, w, b, sw, l2, link):
-    """DESIGN.md section 1 with Python's math module, one sample at a time."""
+    """The README's formulas with Python's math module, one sample at a time."""
     X = np.asarray(X, dtype=np.float64)
     total, weight_sum = 0.0, 0.0
     grad_w, grad_b = np.zeros(X.shape[1]), 0.0

@@ -3,7 +3,7 @@ estimator API, memory (no copy of X), persistence and bad input.
 
 Tolerances
 ----------
-* ``OPTIMUM_RTOL = 1e-6``: the issue's agreement with scikit-learn's
+* ``OPTIMUM_RTOL = 1e-6``: the documented agreement with scikit-learn's
   ``LogisticRegression(tol=1e-10, max_iter=10000)`` (lbfgs), measured as
   ``|theta - theta_sk| <= 1e-6 |theta_sk|`` over all coefficients and intercepts. Both
   L-BFGS implementations stop on the same relative-decrease test (``ftol = 64 eps``)
@@ -13,7 +13,7 @@ Tolerances
 * ``EXACT_RTOL = 1e-8``: our "newton" against scikit-learn's "newton-cholesky" at
   tol=1e-10 (both converge quadratically; gradients < 1e-10, so the optima agree to
   ~1e-10 relative; 1e-8 leaves room for the conditioning of digits).
-* ``SGD_OBJECTIVE_RTOL = 1e-3``: the issue's bound for "sgd" on the objective.
+* ``SGD_OBJECTIVE_RTOL = 1e-3``: the documented bound for "sgd" on the objective.
 """
 
 import pickle

@@ -1,4 +1,4 @@
-"""The fused objectives are scikit-learn's ``LinearModelLoss`` (DESIGN.md section 1): the
+"""The fused objectives are scikit-learn's ``LinearModelLoss`` (README.md, "The math"): the
 same inputs give the same loss, gradient and Hessian-vector products.
 
 scikit-learn's coefficient layout with ``fit_intercept=True``: binary ``coef`` is
@@ -94,7 +94,7 @@ def test_softmax_matches_linear_model_loss(backend, data, rng, weighted, l2, n_c
 
 
 def test_sklearn_C_parametrisation(backend, data, rng):
-    """DESIGN.md: scikit-learn's C is l2 = 1 / (C * sum(sw)); the objective LogisticRegression
+    """scikit-learn's C is l2 = 1 / (C * sum(sw)); the objective LogisticRegression
     minimises (sum_i sw_i l_i + ||w||^2 / (2 C)) equals ours times sum(sw)."""
     X, sw = data
     d = X.shape[1]

@@ -7,7 +7,7 @@ Python threads can run kernels concurrently. This module only adapts NumPy array
 the C signatures: data pointers plus strides counted in elements (any strides, also 0,
 negative or read-only; a stride that is not a multiple of the item size is copied
 first), ``NULL`` for absent optional arrays. It does no validation: the public layer
-already did (DESIGN.md section 2).
+already did (the kernel contract, :mod:`fastlogreg.backends`).
 
 Importing it raises ImportError when the extension was not built; the backend registry
 then lists "c" as unavailable with that message as the reason.

@@ -1,7 +1,7 @@
 """The NumPy/SciPy reference backend ("numpy"): the oracle of every test and benchmark.
 
 Plain, vectorised and obviously correct rather than fast. It follows the kernel
-contract of :mod:`fastlogreg.backends` and the stable formulas of DESIGN.md section 1.
+contract of :mod:`fastlogreg.backends` and the stable formulas of README.md ("The math").
 Everything is computed in float64 and rounded to the data dtype only when stored.
 The fused functions read X twice per row block (``X @ w``, then ``X.T @ r``): this
 is the "naive" cost the fused kernels are measured against.

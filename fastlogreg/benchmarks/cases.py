@@ -91,7 +91,7 @@ class Case:
 
 # ----------------------------------------------------------------------------- grids
 def default_cases():
-    """The ~1 minute grid (2-core machine): the issue's headline shapes.
+    """The ~1 minute grid (2-core machine): the documented headline shapes.
 
     The fused binary kernels run in both dtypes; the elementwise and row-wise examples
     and the multinomial case in float64 only (``--full`` has the rest: the float32
