@@ -508,3 +508,15 @@ def test_inner_cosine_special_cases(backend):
     np.testing.assert_array_equal(fl.inner(U[1:], v[None, :], backend=backend), one)
     np.testing.assert_array_equal(fl.inner(v, U[1:], backend=backend), one)
     assert one[2] == -5.0 and one[1] == 3e-300
+
+
+def test_sigmoid_keeps_its_subnormal_tail(backend):
+    """s(z) ~ exp(z) is subnormal for z in (-745, -708.4): every backend, the reference
+    oracle included, returns it to the dtype's rounding, not 0 (1 / (1 + exp(-z)) gives 0
+    once exp(-z) overflows at z ~ -709.8)."""
+    z = np.linspace(-745.0, -705.0, 81)
+    expected = np.array([float(1 / (1 + mpmath.exp(-_mp(v)))) for v in z])
+    got = fl.sigmoid(z, backend=backend)
+    smallest = np.finfo(np.float64).smallest_subnormal
+    assert np.all(got > 0), f"{backend}: sigmoid underflows to 0 at z = {z[got == 0]}"
+    assert np.all(np.abs(got - expected) <= ULPS * EPS64 * expected + smallest), backend

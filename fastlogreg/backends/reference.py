@@ -31,10 +31,19 @@ def _softplus(z):
     return np.logaddexp(0.0, z)
 
 
+def _expit(z):
+    """s(z) from e = exp(-|z|): 1 / (1 + e) for z >= 0, e / (1 + e) below, so that
+    s(z) ~ exp(z) keeps its subnormal values down to z ~ -745 (``special.expit``
+    computes 1 / (1 + exp(-z)), which is 0 below z ~ -709.8 where exp(-z) overflows)."""
+    e = np.exp(-np.abs(z))
+    with np.errstate(invalid="ignore"):
+        return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
 # ----------------------------------------------------------------------------- elementwise
 def sigmoid(x, scale, out, n_threads):
     with np.errstate(invalid="ignore"):  # scale * x is NaN for 0 * inf, as in the fast kernels
-        out[...] = special.expit(scale * np.asarray(x, dtype=np.float64))
+        out[...] = _expit(scale * np.asarray(x, dtype=np.float64))
 
 
 def log_sigmoid(x, out, n_threads):
@@ -118,9 +127,9 @@ def _binary_nll_and_residual(z, y):
             y == 1.0, _softplus(-z),
             np.where(y == 0.0, _softplus(z), y * _softplus(-z) + (1.0 - y) * _softplus(z)),
         )
-    p = special.expit(z)
+    p = _expit(z)
     # s(z) - 1 = -s(-z): exact for y = 1 where p rounds to 1.
-    residual = np.where(y == 1.0, -special.expit(-z), p - y)
+    residual = np.where(y == 1.0, -_expit(-z), p - y)
     return loss, residual
 
 
@@ -221,7 +230,7 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
         Xb = np.asarray(X[rows], dtype=np.float64)
         z = Xb @ w + b
         # s(z) (1 - s(z)) written as s(z) s(-z): no cancellation in the tails.
-        h = _weights(sample_weight, rows) * special.expit(z) * special.expit(-z)
+        h = _weights(sample_weight, rows) * _expit(z) * _expit(-z)
         hu = h * (Xb @ v + v_b)
         hv += Xb.T @ hu
         hv_b += np.sum(hu)
