@@ -182,3 +182,14 @@ def test_probit_fit_matches_statsmodels(backend, solver):
     np.testing.assert_allclose(proba, special.ndtr(X @ model.coef_[0] + model.intercept_[0]), rtol=1e-13)
     np.testing.assert_allclose(model.predict_log_proba(X)[:, 0],
                                special.log_ndtr(-(X @ model.coef_[0] + model.intercept_[0])), rtol=1e-13)
+
+
+@pytest.mark.parametrize("backend", fastlogreg.available_backends())
+def test_probit_residual_at_infinite_scores(backend):
+    """Hard labels at z = +-inf: the residual is 0 for a correct label and -+inf for a wrong
+    one in every backend, the reference included (0 * inf once made it NaN there)."""
+    X = np.ones((1, 1))
+    for b, y, loss, grad in ((np.inf, 1.0, 0.0, 0.0), (np.inf, 0.0, np.inf, np.inf),
+                             (-np.inf, 0.0, 0.0, 0.0), (-np.inf, 1.0, np.inf, -np.inf)):
+        got = fastlogreg.probit_loss_grad(X, np.array([y]), np.zeros(1), b, backend=backend)
+        assert got[0] == loss and got[1][0] == grad and got[2] == grad, (backend, b, y, got)

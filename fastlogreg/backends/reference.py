@@ -214,7 +214,11 @@ def _probit_nll_and_residual(z, y):
     with np.errstate(invalid="ignore"):
         loss = np.where(y == 1.0, -log_cdf,
                         np.where(y == 0.0, -log_sf, -y * log_cdf - (1.0 - y) * log_sf))
-    residual = -y * _mills_ratio(-z) + (1.0 - y) * _mills_ratio(z)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m_neg, m_pos = _mills_ratio(-z), _mills_ratio(z)
+        # hard labels take one term only: the other Mills ratio is infinite at z = +-inf,
+        # and 0 * inf would make the residual NaN where it is 0 or +-inf
+        residual = np.where(y == 1.0, -m_neg, np.where(y == 0.0, m_pos, -y * m_neg + (1.0 - y) * m_pos))
     return loss, residual
 
 
