@@ -22,8 +22,6 @@
 
 /* Elements (rows x columns) below which a kernel keeps its chunks on one thread. */
 #define FLR_PAR_MIN ((int64_t)1 << 15)
-/* Rows per block in the column-sweep path of the fused kernels (non-unit column stride). */
-#define FLR_BLOCK_ROWS 64
 /* Bytes of X per block in the unit-stride path of the fused binary kernels: the block is
  * read from memory once (dot products), stays in L1 for the gradient update. */
 #define FLR_BLOCK_BYTES (24 * 1024)
