@@ -98,6 +98,28 @@ static inline const char *next_window(const char *base, int64_t row_bytes, int c
 
 static inline int clamp_threads(int n_threads) { return n_threads < 1 ? 1 : n_threads; }
 
+/* fork() and OpenMP.  GNU OpenMP's thread pool does not survive fork(): in the child of a
+ * process whose pool has started, a parallel region with more than one thread waits
+ * forever for pool threads the child does not have.  So the library records whether it
+ * started a parallel region, and a forked child (told by the Python layer, which also
+ * knows whether Numba's OpenMP layer started the same pool) calls flr_run_serially: from
+ * then on every region runs on the calling thread.  The chunks and their reduction order
+ * depend on n_threads alone, so the results stay bit-identical; only the speed changes. */
+static int parallel_started;
+static int serial_only;
+
+int flr_parallel_started(void) { return __atomic_load_n(&parallel_started, __ATOMIC_RELAXED); }
+
+void flr_run_serially(void) { __atomic_store_n(&serial_only, 1, __ATOMIC_RELAXED); }
+
+/* The `if` clause of every parallel region: `work` elements on nt threads. */
+static inline int go_parallel(int64_t work, int nt)
+{
+    if (nt < 2 || work < FLR_PAR_MIN || __atomic_load_n(&serial_only, __ATOMIC_RELAXED)) return 0;
+    __atomic_store_n(&parallel_started, 1, __ATOMIC_RELAXED);
+    return 1;
+}
+
 /* First row of chunk c when n rows are split into k chunks. */
 static inline int64_t chunk_start(int64_t n, int c, int k)
 {

@@ -17,6 +17,11 @@
 #include <stdint.h>
 
 int flr_openmp_enabled(void);
+/* 1 once a kernel has run a parallel region in this process (OpenMP's pool started). */
+int flr_parallel_started(void);
+/* Run every later parallel region on the calling thread (a child forked after the pool
+ * started); results are unchanged, the chunks depend on n_threads alone. */
+void flr_run_serially(void);
 /* The code path of the hot loops that this process runs: "x86-64-v4 (AVX-512)",
  * "x86-64-v3 (AVX2+FMA)" or "baseline (SSE2)" in a portable build (picked at load time
  * by CPU features), "native (...)" or "fixed at build time (...)" when the compiler

@@ -33,7 +33,7 @@ static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t
     int64_t total = n * d;
     if (total <= 0) return 0;
     (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (total >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(total, nt))
     for (int c = 0; c < nt; c++) {
         int64_t lo = chunk_start(total, c, nt), hi = chunk_start(total, c + 1, nt);
         int64_t i = lo / d, j = lo % d;
@@ -101,7 +101,7 @@ static int SFX(rowwise)(int kind, int64_t n, int64_t C, const REAL *Z, int64_t z
     int nt = clamp_threads(n_threads);
     if (n <= 0 || C <= 0) return 0;
     (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n * C >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static) if (go_parallel(n * C, nt))
     for (int64_t i = 0; i < n; i++) {
         const REAL *z = Z + i * zs0;
         REAL *o = out + i * os0;
@@ -146,7 +146,7 @@ int SFX(flr_inner)(int64_t n, int64_t d, const REAL *U, int64_t us0, int64_t us1
 {
     int nt = clamp_threads(n_threads);
     (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n * d >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static) if (go_parallel(n * d, nt))
     for (int64_t i = 0; i < n; i++)
         out[i * os0] = (REAL)SFX(dot2)(U + i * us0, us1, V + i * vs0, vs1, d);
     return 0;
@@ -168,7 +168,7 @@ int SFX(flr_cosine_similarity)(int64_t n, int64_t d, const REAL *U, int64_t us0,
 {
     int nt = clamp_threads(n_threads);
     (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n * d >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static) if (go_parallel(n * d, nt))
     for (int64_t i = 0; i < n; i++) {
         const REAL *u = U + i * us0, *v = V + i * vs0;
         /* scale each row by its largest magnitude first so the norms cannot overflow */
@@ -191,8 +191,7 @@ int SFX(flr_binary_cross_entropy)(int64_t n, const REAL *z, int64_t zs, const do
                                   REAL *out, int64_t os, int n_threads)
 {
     int nt = clamp_threads(n_threads);
-    if (n < FLR_PAR_MIN) nt = 1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n, nt))
     for (int c = 0; c < nt; c++) {
         int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
         ROWS.bce_segment(z + lo * zs, zs, y + lo, out + lo * os, os, hi - lo);
@@ -206,7 +205,7 @@ int SFX(flr_cross_entropy)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int
     int nt = clamp_threads(n_threads);
     if (n <= 0 || C <= 0) return 0;
     (void)nt;
-#pragma omp parallel for num_threads(nt) schedule(static) if (n * C >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static) if (go_parallel(n * C, nt))
     for (int64_t i = 0; i < n; i++) {
         const REAL *z = Z + i * zs0;
         double m, sum;
@@ -241,7 +240,7 @@ static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, 
     int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
     int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
 #endif
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * (d + 1), nt))
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
         int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
@@ -287,7 +286,7 @@ int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, i
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * C * (d + 1), nt))
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride;
         ROWS.softmax_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
@@ -309,7 +308,7 @@ int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, in
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * (d + 1) >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * (d + 1), nt))
     for (int c = 0; c < nt; c++) {
         double *g = part + c * stride;
         ROWS.logistic_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
@@ -330,7 +329,7 @@ int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64
     void *raw;
     double *part = alloc_aligned(nt * stride, &raw);
     if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (n * C * (d + 1) >= FLR_PAR_MIN)
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * C * (d + 1), nt))
     for (int c = 0; c < nt; c++) {
         double *gW = part + c * stride, *D = gW + o_scr;
         ROWS.softmax_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,

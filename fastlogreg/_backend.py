@@ -11,6 +11,8 @@ import importlib
 import os
 import threading
 
+from . import _fork
+
 _MODULES = {
     "numpy": "fastlogreg.backends.reference",
     "numba": "fastlogreg.backends.numba_kernels",
@@ -60,7 +62,9 @@ def backend_info():
     -------
     dict
         ``{name: "available" or the reason it failed to load}`` for every known
-        backend, plus ``"default"``, ``"num_threads"`` and, when Numba loaded, its
+        backend, plus ``"default"``, ``"num_threads"``, ``"serial_after_fork"``
+        (True in a child forked after OpenMP's pool started, whose kernels then run on
+        one thread with unchanged results) and, when Numba loaded, its
         ``"numba_threading_layer"``.
     """
     info = {}
@@ -68,6 +72,7 @@ def backend_info():
         info[name] = "available" if _load(name) is not None else _errors[name]
     info["default"] = get_backend()
     info["num_threads"] = get_num_threads()
+    info["serial_after_fork"] = _fork.serial_only
     numba_backend = _loaded.get("numba")
     if numba_backend is not None:
         info["numba_threading_layer"] = numba_backend.threading_layer_name()

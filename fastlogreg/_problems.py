@@ -47,11 +47,12 @@ _PARALLEL_MIN_ENTRIES = 1 << 16
 
 
 def _threads_for(X):
-    """Thread count of a fused call on X: 1 for small X, else the configured count.
+    """Thread count of a fused call on X: 1 for small X, else the configured count
+    (at most one chunk per row).
 
     A function of X's size and the setting only, so results stay reproducible.
     """
-    return 1 if X.size < _PARALLEL_MIN_ENTRIES else _backend.get_num_threads()
+    return 1 if X.size < _PARALLEL_MIN_ENTRIES else min(_backend.get_num_threads(), X.shape[0])
 
 
 def _penalty(l2, w):

@@ -20,8 +20,10 @@ from ._validation import (
 )
 
 
-def _kernel_call(backend, name, *args):
-    return getattr(_backend.resolve(backend), name)(*args, _backend.get_num_threads())
+def _kernel_call(backend, name, first, *args):
+    # never more chunks than elements of the first input (a chunk count is a thread count)
+    n_threads = min(_backend.get_num_threads(), max(1, first.size))
+    return getattr(_backend.resolve(backend), name)(first, *args, n_threads)
 
 
 # ----------------------------------------------------------------------------- array plumbing

@@ -173,3 +173,26 @@ def test_kernels_receive_the_thread_count(backend, restore_backend_state, monkey
     # Below the threshold one thread does the (microseconds of) work, whatever the setting.
     fl.softmax_loss_grad(np.ones((4, 2)), [0, 1, 0, 1], np.zeros((2, 2)), backend=backend)
     assert seen == [1, 3, 1]
+
+
+def test_never_more_chunks_than_rows(backend, restore_backend_state, monkeypatch):
+    """The thread count is the number of static chunks: a call on fewer elements (or, for
+    the fused kernels, rows) than threads gets one chunk per element or row, and the
+    same result as on one thread."""
+    module = _backend.resolve(backend)
+    seen = {}
+    for name in ("sigmoid", "logsumexp", "logistic_loss_grad"):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=real: seen.setdefault(_n, a[-1]) and _r(*a))
+    X = np.ones((2, 40_000))  # past the fused kernels' parallel threshold with 2 rows
+    fl.set_num_threads(1)
+    expected = (fl.sigmoid(np.ones(3), backend=backend),
+                fl.logistic_loss_grad(X, [0, 1], np.zeros(40_000), backend=backend))
+    seen.clear()
+    fl.set_num_threads(_backend.max_num_threads())
+    got = (fl.sigmoid(np.ones(3), backend=backend), fl.logsumexp(np.ones((2, 5)), backend=backend),
+           fl.logistic_loss_grad(X, [0, 1], np.zeros(40_000), backend=backend))
+    assert seen == {"sigmoid": 3, "logsumexp": 10, "logistic_loss_grad": 2}
+    np.testing.assert_array_equal(got[0], expected[0])
+    assert got[2][0] == expected[1][0] and got[2][2] == expected[1][2]
+    np.testing.assert_array_equal(got[2][1], expected[1][1])

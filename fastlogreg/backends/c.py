@@ -17,6 +17,8 @@ import os
 
 import numpy as np
 
+from .. import _fork
+
 try:
     from fastlogreg._c_kernels import ffi, lib
 except ImportError as exc:
@@ -34,11 +36,24 @@ __all__ = [
     "sigmoid", "log_sigmoid", "log_ndtr", "logsumexp", "softmax", "log_softmax", "inner",
     "cosine_similarity", "binary_cross_entropy", "cross_entropy", "logistic_loss_grad",
     "softmax_loss_grad", "probit_loss_grad", "logistic_hessp", "softmax_hessp",
-    "openmp_enabled", "instruction_set",
+    "openmp_enabled", "instruction_set", "parallel_started", "run_serially",
 ]
 
 _SUFFIX = {np.dtype(np.float64): ("f64", "double *"), np.dtype(np.float32): ("f32", "float *")}
 _NULL = ffi.NULL
+
+
+def parallel_started():
+    """True once a kernel of this library has run a parallel region in this process."""
+    return bool(lib.flr_parallel_started())
+
+
+def run_serially():
+    """Run every later parallel region on the calling thread (same chunks, same results).
+
+    For a child forked after OpenMP's thread pool started; see :mod:`fastlogreg._fork`.
+    """
+    lib.flr_run_serially()
 
 
 def openmp_enabled():
@@ -315,3 +330,6 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
                                              pV, pvb, h.ptr, hb.ptr, n_threads))
     h.finish()
     hb.finish()
+
+
+_fork.apply()  # a forked child that loads this backend for the first time
