@@ -63,7 +63,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fastlogreg"))
 
-#: The seed of every ``numpy.random.Generator`` in the suite.
+#: Seed of every ``numpy.random.Generator`` in the suite.
 SEED = 20261128
 
 BACKENDS = fastlogreg.available_backends()

@@ -113,7 +113,7 @@ def default_cases():
 
 
 def full_cases():
-    """Every public function, every shape and class count of the issue, both dtypes."""
+    """Every public function, every benchmarked shape and class count, both dtypes."""
     cases = []
     for dtype in ("float64", "float32"):
         for kernel in ("sigmoid", "log_sigmoid", "log_ndtr", "binary_cross_entropy"):
