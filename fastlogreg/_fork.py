@@ -15,6 +15,7 @@ switch happens in a handler registered with :func:`os.register_at_fork`, and
 """
 
 import os
+import sys
 
 # True in a child forked after the parent started OpenMP's pool (inherited by its own children).
 serial_only = False
@@ -22,15 +23,11 @@ serial_only = False
 
 def _numba_layer():
     """Numba's launched threading layer, or None (not launched or Numba not imported)."""
-    import sys
-
     parallel = sys.modules.get("numba.np.ufunc.parallel")
     return None if parallel is None else parallel._threading_layer
 
 
 def _c_parallel_started():
-    import sys
-
     c = sys.modules.get("fastlogreg.backends.c")
     return c is not None and c.parallel_started()
 
@@ -48,8 +45,6 @@ def apply():
     Called in the forked child, and by each backend module when it loads (a child may
     load a backend its parent never used; the OpenMP pool it would start is still broken).
     """
-    import sys
-
     if not serial_only:
         return
     c = sys.modules.get("fastlogreg.backends.c")
