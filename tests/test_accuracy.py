@@ -1,6 +1,6 @@
 """Accuracy against a 60-digit oracle (mpmath) evaluated at the very same float inputs.
 
-Issue 2, "Exactness": sigmoid (scale 1), log_sigmoid and binary_cross_entropy (hard labels,
+The documented accuracy bounds: sigmoid (scale 1), log_sigmoid and binary_cross_entropy (hard labels,
 both conventions) have a relative error of at most 4 epsilons of the dtype over the whole
 finite domain, tails included; where the true value is below the smallest normal number
 of the dtype, the absolute error is below that number instead. The row-wise functions

@@ -2,7 +2,7 @@
 drawn by hypothesis: random shapes including n = 1, d = 1 and C = 2, and logits up to
 +-1e3 and across the float range.
 
-Tolerances (issue 2, "Exactness"):
+Tolerances (the documented accuracy bounds):
 
 * elementwise functions: ``ELEMENTWISE_ULPS`` units in the last place. Both sides compute
   the same stable formula in float64 and round once; measured differences are 0 or 1 ulp.

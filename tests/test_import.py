@@ -1,5 +1,5 @@
 """``import fastlogreg`` stays fast: backends (Numba, the C extension, SciPy) load lazily,
-the first time one is asked for; and the public API of issue 2 is all there."""
+the first time one is asked for; and every public name is there."""
 
 import json
 import os

@@ -21,7 +21,7 @@ from conftest import EPS64, assert_close_to, assert_fused_close, binary_error_sc
 DTYPES = [np.float64, np.float32]
 DTYPE_IDS = ["float64", "float32"]
 LAYOUTS = ["C", "F", "strided", "negative", "F-strided", "readonly", "memmap", "list"]
-#: The fused kernels' relative bound (issue 2) for float64 and float32 data.
+#: The fused kernels' documented relative bound for float64 and float32 data.
 RTOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
 
 

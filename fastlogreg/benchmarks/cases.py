@@ -20,14 +20,14 @@ import numpy as np
 
 from .. import _backend
 
-#: Relative tolerance against the reference, per data dtype (issue 2: fused kernels
-#: agree to 1e-12 in float64 and 1e-5 in float32).
+#: Relative tolerance against the reference, per data dtype (the fused kernels'
+#: documented bound: they agree to 1e-12 in float64 and 1e-5 in float32).
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 #: Fits stop at a gradient max-norm of FIT_TOL, so two fits agree to the optimum's
-#: accuracy (the trainer issue: coefficients to a relative 1e-6), not to a kernel's.
+#: accuracy (coefficients to a relative 1e-6), not to a kernel's.
 FIT_TOL = 1e-8
 FIT_TOLERANCE = {"float64": 1e-6, "float32": 1e-6}
-#: The trainer issue's fits: binary 500,000 x 100 and multinomial 200,000 x 50, 10 classes.
+#: The benchmark's fits: binary 500,000 x 100 and multinomial 200,000 x 50, 10 classes.
 FIT_SHAPES = (((500_000, 100), 0), ((200_000, 50), 10))
 
 ELEMENTWISE_N = 10_000_000
@@ -176,7 +176,7 @@ def relative_difference(result, expected, how):
 
     ``how="elementwise"``: max over entries of ``|a - b| / |b|`` (absolute where
     ``|b|`` is below the smallest normal number); ``how="norm"``: per component
-    ``max|a - b| / max|b|`` (the loss and the gradient's scale, as in issue 2).
+    ``max|a - b| / max|b|`` (the loss and the gradient's scale, as the documented bound is stated).
     NaN in the same places counts as equal.
     """
     worst = 0.0
