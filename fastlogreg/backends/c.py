@@ -153,7 +153,8 @@ def log_ndtr(x, out, n_threads):
 def logsumexp(Z, out, n_threads):
     Z, pz, (zs0, zs1) = _data(Z)
     o = _Out(out, Z.dtype)
-    _check(_kernel("logsumexp", Z.dtype)(Z.shape[0], Z.shape[1], pz, zs0, zs1, o.ptr, o.strides[0], n_threads))
+    _check(_kernel("logsumexp", Z.dtype)(Z.shape[0], Z.shape[1], pz, zs0, zs1, o.ptr, o.strides[0],
+                                         n_threads))
     o.finish()
 
 
