@@ -2,7 +2,9 @@
 
 Backends load lazily (importing Numba costs a fraction of a second), the first time
 one is asked for. The default is the ``FASTLOGREG_BACKEND`` environment variable if
-set, else the first of "numba", "c", "numpy" that loads.
+set, else the first of "numba", "c", "numpy" that loads. A backend whose module breaks
+the kernel contract (:func:`fastlogreg.backends.contract.contract_violations`) is refused:
+it is listed as unavailable, with the violations as the reason.
 """
 
 import contextlib
@@ -12,6 +14,7 @@ import os
 import threading
 
 from . import _fork
+from .backends.contract import contract_violations
 
 _MODULES = {
     "numpy": "fastlogreg.backends.reference",
@@ -32,9 +35,15 @@ def _load(name):
     with _lock:
         if name not in _loaded and name not in _errors:
             try:
-                _loaded[name] = importlib.import_module(_MODULES[name])
+                module = importlib.import_module(_MODULES[name])
             except Exception as exc:  # any failure means "not available", with the reason kept
                 _errors[name] = f"{type(exc).__name__}: {exc}"
+            else:
+                violations = contract_violations(module, name)
+                if violations:
+                    _errors[name] = "breaks the kernel contract: " + "; ".join(violations)
+                else:
+                    _loaded[name] = module
     return _loaded.get(name)
 
 

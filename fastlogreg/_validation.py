@@ -195,7 +195,8 @@ def check_class_targets(y, n_samples, n_classes, *, name="y"):
             raise ValueError(
                 f"{name} rows must be probabilities in [0, 1]; found {np.count_nonzero(bad)} value(s) outside"
             )
-        tolerance = max(1e-6, 8 * n_classes * np.finfo(arr.dtype if arr.dtype.kind == "f" else np.float64).eps)
+        eps = np.finfo(arr.dtype if arr.dtype.kind == "f" else np.float64).eps
+        tolerance = max(1e-6, 8 * n_classes * eps)
         off = np.abs(Y.sum(axis=1) - 1.0) > tolerance
         if np.any(off):
             raise ValueError(

@@ -216,7 +216,8 @@ def _broadcast_rows(U, V):
     if U.shape[-1] != V.shape[-1]:
         raise ValueError(f"U and V must have the same number of columns, got shapes {U.shape} and {V.shape}")
     if U.ndim == 2 and V.ndim == 2 and U.shape[0] != V.shape[0] and 1 not in (U.shape[0], V.shape[0]):
-        raise ValueError(f"U and V must have the same number of rows (or one row), got {U.shape} and {V.shape}")
+        raise ValueError(f"U and V must have the same number of rows (or one row), got {U.shape} and "
+                         f"{V.shape}")
     dtype = np.result_type(U.dtype, V.dtype)
     rows_u, rows_v = _as_2d(U).shape[0], _as_2d(V).shape[0]
     n = rows_u if rows_v == 1 else rows_v  # one row broadcasts, also against zero rows

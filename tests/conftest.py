@@ -229,7 +229,8 @@ def assert_fused_close(got, ref, scales, rtol, what=""):
     assert np.shape(grad) == np.shape(grad_ref) and np.shape(grad_b) == np.shape(grad_b_ref), what
     loss_err = abs(float(loss) - float(loss_ref))
     loss_tol = rtol * abs(float(loss_ref)) + EPS64 * loss_scale
-    assert loss_err <= loss_tol, f"{what}: loss {loss!r} vs reference {loss_ref!r} (error {loss_err:.3g} > {loss_tol:.3g})"
+    assert loss_err <= loss_tol, (f"{what}: loss {loss!r} vs reference {loss_ref!r} "
+                                  f"(error {loss_err:.3g} > {loss_tol:.3g})")
     g = np.concatenate([np.ravel(grad), np.ravel(grad_b)]).astype(np.float64)
     g_ref = np.concatenate([np.ravel(grad_ref), np.ravel(grad_b_ref)]).astype(np.float64)
     grad_err = safe_norm(g - g_ref)

@@ -26,8 +26,16 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastlogreg as fl
-from conftest import (EPS64, assert_close_to, assert_fused_close, assert_ulp_close, binary_error_scales,
-                      safe_norm, softmax_error_scales)
+
+from conftest import (
+    EPS64,
+    assert_close_to,
+    assert_fused_close,
+    assert_ulp_close,
+    binary_error_scales,
+    safe_norm,
+    softmax_error_scales,
+)
 
 #: Elementwise results of two backends may differ by this many units in the last place:
 #: each is the float64 formula rounded once (<= 1 ulp apart), with margin for libm's exp/log1p.

@@ -9,6 +9,7 @@ import pytest
 
 import fastlogreg as fl
 from fastlogreg import _backend
+
 from _interpreter import run_python
 
 

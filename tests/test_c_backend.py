@@ -19,6 +19,7 @@ import pytest
 
 import fastlogreg
 from fastlogreg.backends import reference
+
 from _interpreter import run_python
 
 REPO = Path(__file__).resolve().parents[1]
@@ -147,7 +148,8 @@ def test_narrow_rows_ignore_what_lies_past_the_row(dtype):
                 for V in (X, np.ascontiguousarray(X)):
                     g = np.empty(d)
                     got = getattr(c, kernel)(V, y, w, 0.3, weights, g, 2)
-                    what = f"{kernel} d={d} n={n} weighted={weights.size > 0} C-contiguous={V.flags.c_contiguous}"
+                    what = (f"{kernel} d={d} n={n} weighted={weights.size > 0} "
+                            f"C-contiguous={V.flags.c_contiguous}")
                     np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=what)
                     np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-12 * np.abs(want_g).max(),
                                                err_msg=what)

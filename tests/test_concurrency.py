@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import fastlogreg as fl
+
 from conftest import assert_fused_close, binary_error_scales, softmax_error_scales
 
 N_THREADS = 4  # Python threads calling at once
@@ -37,8 +38,8 @@ def _tasks(p, backend):
     return {
         "logistic": lambda: fl.logistic_loss_grad(p["X"], p["y"], p["w"], 0.2, sample_weight=p["sw"], l2=0.01,
                                                   backend=backend),
-        "softmax_loss": lambda: fl.softmax_loss_grad(p["X"], p["labels"], p["W"], p["b"], sample_weight=p["sw"],
-                                                     backend=backend),
+        "softmax_loss": lambda: fl.softmax_loss_grad(p["X"], p["labels"], p["W"], p["b"],
+                                                     sample_weight=p["sw"], backend=backend),
         "softmax": lambda: (fl.softmax(p["Z"], backend=backend),),
         "hessp": lambda: fl.logistic_hessp(p["X"], p["w"], 0.2, p["w"], 1.0, backend=backend),
     }
@@ -96,12 +97,14 @@ def test_thread_count_matches_reference(fast_backend, problem, n_threads, restor
     ref = fl.logistic_loss_grad(p["X"], p["y"], p["w"], 0.2, sample_weight=p["sw"], backend="numpy")
     assert_fused_close(got, ref, binary_error_scales(p["X"], p["y"], p["w"], 0.2, p["sw"]), RTOL64,
                        f"logistic_loss_grad, {n_threads} threads")
-    got = fl.softmax_loss_grad(p["X"], p["labels"], p["W"], p["b"], sample_weight=p["sw"], backend=fast_backend)
+    got = fl.softmax_loss_grad(p["X"], p["labels"], p["W"], p["b"], sample_weight=p["sw"],
+                               backend=fast_backend)
     ref = fl.softmax_loss_grad(p["X"], p["labels"], p["W"], p["b"], sample_weight=p["sw"], backend="numpy")
     Y = np.eye(p["W"].shape[0])[p["labels"]]
     assert_fused_close(got, ref, softmax_error_scales(p["X"], Y, p["W"], p["b"], p["sw"]), RTOL64,
                        f"softmax_loss_grad, {n_threads} threads")
-    np.testing.assert_array_equal(fl.softmax(p["Z"], backend=fast_backend), fl.softmax(p["Z"], backend=fast_backend))
+    np.testing.assert_array_equal(fl.softmax(p["Z"], backend=fast_backend),
+                                  fl.softmax(p["Z"], backend=fast_backend))
 
 
 def test_threads_with_different_thread_counts(fast_backend, problem, restore_backend_state):

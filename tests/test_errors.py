@@ -11,6 +11,7 @@ import pytest
 
 import fastlogreg as fl
 from fastlogreg import _backend
+
 from _interpreter import run_python
 
 X = np.arange(15.0).reshape(5, 3) / 10
@@ -52,12 +53,13 @@ CASES = [
      r"\by\b.*\(5, 3, 1\)"),
     ("sample_weight length", lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=np.ones(4), backend=b),
      ValueError, r"sample_weight.*4.*5"),
-    ("sample_weight 2-D", lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=np.ones((5, 1)), backend=b),
+    ("sample_weight 2-D",
+     lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=np.ones((5, 1)), backend=b),
      ValueError, r"sample_weight.*\(5, 1\)"),
     ("bce y length", lambda b: fl.binary_cross_entropy(np.zeros(5), np.zeros(4), backend=b), ValueError,
      r"\by\b.*4.*5"),
-    ("bce logits 2-D", lambda b: fl.binary_cross_entropy(np.zeros((5, 1)), np.zeros(5), backend=b), ValueError,
-     r"logits.*1-dimensional.*\(5, 1\)"),
+    ("bce logits 2-D", lambda b: fl.binary_cross_entropy(np.zeros((5, 1)), np.zeros(5), backend=b),
+     ValueError, r"logits.*1-dimensional.*\(5, 1\)"),
     ("ce logits 1-D", lambda b: fl.cross_entropy(np.zeros(3), [0], backend=b), ValueError,
      r"logits.*2-dimensional.*\(3,\)"),
     ("ce y length", lambda b: fl.cross_entropy(Z, [0, 1], backend=b), ValueError, r"\by\b.*2.*5"),
@@ -81,7 +83,8 @@ CASES = [
     ("empty softmax X", lambda b: fl.softmax_loss_grad(np.zeros((0, 3)), [], W3, backend=b), ValueError,
      r"\bX\b.*empty"),
     ("empty bce mean", lambda b: fl.binary_cross_entropy([], [], backend=b), ValueError, r"logits.*empty"),
-    ("empty ce mean", lambda b: fl.cross_entropy(np.zeros((0, 3)), [], backend=b), ValueError, r"logits.*empty"),
+    ("empty ce mean", lambda b: fl.cross_entropy(np.zeros((0, 3)), [], backend=b), ValueError,
+     r"logits.*empty"),
     # ---- labels
     ("class index too large", lambda b: fl.softmax_loss_grad(X, [0, 1, 3, 1, 0], W3, backend=b), ValueError,
      r"\by\b.*class index 3.*\[0, 3\)"),
@@ -101,19 +104,23 @@ CASES = [
      ValueError, r"\by\b.*-1\.0"),
     ("binary label NaN", lambda b: fl.logistic_loss_grad(X, [0, np.nan, 1, 0, 1], W, backend=b), ValueError,
      r"\by\b.*nan"),
-    ("signed label 0", lambda b: fl.binary_cross_entropy(np.zeros(5), [0, 1, -1, 1, 1], signed=True, backend=b),
-     ValueError, r"\by\b.*-1 and \+1.*0\.0"),
+    ("signed label 0",
+     lambda b: fl.binary_cross_entropy(np.zeros(5), [0, 1, -1, 1, 1], signed=True, backend=b), ValueError,
+     r"\by\b.*-1 and \+1.*0\.0"),
     ("probability rows > 1", lambda b: fl.cross_entropy(Z, np.full((5, 3), 0.5), backend=b), ValueError,
      r"\by\b.*sum to 1"),
     ("probability rows negative", lambda b: fl.cross_entropy(Z, np.tile([1.5, -0.5, 0.0], (5, 1)), backend=b),
      ValueError, r"\by\b.*\[0, 1\]"),
     # ---- sample weights
-    ("negative weight", lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=[1, -1, 1, 1, -2], backend=b),
-     ValueError, r"sample_weight.*2 negative"),
-    ("NaN weight", lambda b: fl.softmax_loss_grad(X, LABELS, W3, sample_weight=[1, np.nan, 1, 1, 1], backend=b),
-     ValueError, r"sample_weight.*1 non-finite"),
-    ("inf weight", lambda b: fl.binary_cross_entropy(np.zeros(5), Y01, sample_weight=[1, np.inf, 1, np.inf, 1],
-                                                     backend=b), ValueError, r"sample_weight.*2 non-finite"),
+    ("negative weight",
+     lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=[1, -1, 1, 1, -2], backend=b), ValueError,
+     r"sample_weight.*2 negative"),
+    ("NaN weight",
+     lambda b: fl.softmax_loss_grad(X, LABELS, W3, sample_weight=[1, np.nan, 1, 1, 1], backend=b), ValueError,
+     r"sample_weight.*1 non-finite"),
+    ("inf weight",
+     lambda b: fl.binary_cross_entropy(np.zeros(5), Y01, sample_weight=[1, np.inf, 1, np.inf, 1], backend=b),
+     ValueError, r"sample_weight.*2 non-finite"),
     ("all-zero weights", lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=np.zeros(5), backend=b),
      ValueError, r"sample_weight.*zero"),
     ("all-zero weights ce", lambda b: fl.cross_entropy(Z, LABELS, sample_weight=np.zeros(5), backend=b),
@@ -121,15 +128,18 @@ CASES = [
     ("complex weights", lambda b: fl.logistic_loss_grad(X, Y01, W, sample_weight=np.ones(5) * 1j, backend=b),
      TypeError, r"sample_weight.*complex"),
     # ---- dtypes
-    ("complex X", lambda b: fl.logistic_loss_grad(X + 1j, Y01, W, backend=b), TypeError, r"\bX\b.*complex128"),
+    ("complex X", lambda b: fl.logistic_loss_grad(X + 1j, Y01, W, backend=b), TypeError,
+     r"\bX\b.*complex128"),
     ("complex z", lambda b: fl.sigmoid(np.array([1 + 2j]), backend=b), TypeError, r"\bz\b.*complex"),
-    ("complex Z", lambda b: fl.softmax(np.zeros((2, 2), np.complex64), backend=b), TypeError, r"\bZ\b.*complex64"),
+    ("complex Z", lambda b: fl.softmax(np.zeros((2, 2), np.complex64), backend=b), TypeError,
+     r"\bZ\b.*complex64"),
     ("object X", lambda b: fl.logistic_loss_grad(X.astype(object), Y01, W, backend=b), TypeError,
      r"\bX\b.*object"),
     ("object z", lambda b: fl.log_sigmoid(np.array([1.0, None]), backend=b), TypeError, r"\bz\b.*object"),
     ("string z", lambda b: fl.sigmoid(["a", "b"], backend=b), TypeError, r"\bz\b.*dtype"),
     ("ragged z", lambda b: fl.sigmoid(_ragged(), backend=b), TypeError, r"\bz\b"),
-    ("longdouble z", lambda b: fl.sigmoid(np.ones(2, np.longdouble), backend=b), TypeError, r"\bz\b.*float64"),
+    ("longdouble z", lambda b: fl.sigmoid(np.ones(2, np.longdouble), backend=b), TypeError,
+     r"\bz\b.*float64"),
     ("complex w", lambda b: fl.logistic_loss_grad(X, Y01, W + 1j, backend=b), TypeError, r"\bw\b.*complex"),
     ("complex y", lambda b: fl.logistic_loss_grad(X, Y01 + 0j, W, backend=b), TypeError, r"\by\b.*complex"),
     # ---- scalars and options
@@ -137,8 +147,10 @@ CASES = [
      ValueError, r"reduction.*'avg'"),
     ("bad reduction ce", lambda b: fl.cross_entropy(Z, LABELS, reduction=None, backend=b), ValueError,
      r"reduction.*None"),
-    ("negative l2", lambda b: fl.logistic_loss_grad(X, Y01, W, l2=-1.0, backend=b), ValueError, r"\bl2\b.*-1"),
-    ("NaN l2", lambda b: fl.softmax_loss_grad(X, LABELS, W3, l2=np.nan, backend=b), ValueError, r"\bl2\b.*finite"),
+    ("negative l2", lambda b: fl.logistic_loss_grad(X, Y01, W, l2=-1.0, backend=b), ValueError,
+     r"\bl2\b.*-1"),
+    ("NaN l2", lambda b: fl.softmax_loss_grad(X, LABELS, W3, l2=np.nan, backend=b), ValueError,
+     r"\bl2\b.*finite"),
     ("string l2", lambda b: fl.logistic_loss_grad(X, Y01, W, l2="1", backend=b), TypeError, r"\bl2\b.*real"),
     ("inf scale", lambda b: fl.sigmoid(np.zeros(3), np.inf, backend=b), ValueError, r"scale.*finite"),
     ("array scale", lambda b: fl.sigmoid(np.zeros(3), np.ones(3), backend=b), TypeError, r"scale.*real"),
@@ -148,8 +160,9 @@ CASES = [
      r"\bout\b.*\(3,\).*\(4,\)"),
     ("out dtype", lambda b: fl.sigmoid(np.zeros(3), out=np.zeros(3, np.float32), backend=b), TypeError,
      r"\bout\b.*float64.*float32"),
-    ("out read-only", lambda b: fl.softmax(np.zeros((2, 2)), out=np.broadcast_to(np.zeros(2), (2, 2)), backend=b),
-     ValueError, r"\bout\b.*read-only"),
+    ("out read-only",
+     lambda b: fl.softmax(np.zeros((2, 2)), out=np.broadcast_to(np.zeros(2), (2, 2)), backend=b), ValueError,
+     r"\bout\b.*read-only"),
     ("out list", lambda b: fl.log_sigmoid(np.zeros(3), out=[0.0, 0.0, 0.0], backend=b), TypeError,
      r"\bout\b.*ndarray.*list"),
 ]
@@ -177,7 +190,8 @@ KERNEL_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("kernel, call", KERNEL_CALLS, ids=[f"{k}-{i}" for i, (k, _) in enumerate(KERNEL_CALLS)])
+@pytest.mark.parametrize("kernel, call", KERNEL_CALLS,
+                         ids=[f"{k}-{i}" for i, (k, _) in enumerate(KERNEL_CALLS)])
 def test_bad_labels_never_reach_the_kernel(backend, monkeypatch, kernel, call):
     """A Numba or C kernel does no bounds checks: an unchecked label would read or write
     out of bounds. The public layer must refuse it before dispatching."""
@@ -259,5 +273,6 @@ def test_empty_batches_sum_and_none(backend):
     for reduction, check in (("sum", lambda r: r == 0.0), ("none", lambda r: r.shape == (0,))):
         got = fl.binary_cross_entropy(np.zeros(0), np.zeros(0), reduction=reduction, backend=backend)
         assert check(got), (reduction, got)
-        got = fl.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=np.int64), reduction=reduction, backend=backend)
+        got = fl.cross_entropy(np.zeros((0, 3)), np.zeros(0, dtype=np.int64), reduction=reduction,
+                               backend=backend)
         assert check(got), (reduction, got)

@@ -14,6 +14,7 @@ import textwrap
 import pytest
 
 import fastlogreg as fl
+
 from _interpreter import run_python
 
 FAST = [b for b in fl.available_backends() if b != "numpy"]

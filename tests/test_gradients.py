@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import fastlogreg as fl
+
 from conftest import EPS64, assert_close_to
 
 mpmath.mp.dps = 60
@@ -48,7 +49,8 @@ def assert_gradient_matches(analytic, numeric, what):
     numeric = np.ravel(numeric)
     err = np.linalg.norm(analytic - numeric)
     tol = FD_RTOL * max(np.linalg.norm(numeric), 1.0)
-    assert err <= tol, f"{what}: |analytic - finite difference| = {err:.3g} > {tol:.3g}\n{analytic}\n{numeric}"
+    assert err <= tol, (f"{what}: |analytic - finite difference| = {err:.3g} > {tol:.3g}\n"
+                        f"{analytic}\n{numeric}")
 
 
 @pytest.fixture
@@ -109,7 +111,8 @@ def test_softmax_gradient_finite_differences(backend, multinomial_data, rng, tar
     theta = np.concatenate([W, b[:, None]], axis=1)
 
     def objective(t):
-        return float(fl.softmax_loss_grad(X, y, t[:, :d], t[:, d], sample_weight=sw, l2=l2, backend=backend)[0])
+        return float(fl.softmax_loss_grad(X, y, t[:, :d], t[:, d], sample_weight=sw, l2=l2,
+                                          backend=backend)[0])
 
     assert_gradient_matches(np.concatenate([grad_W, grad_b[:, None]], axis=1),
                             central_difference(objective, theta), f"softmax_loss_grad[{backend}]")
@@ -124,7 +127,8 @@ def test_logistic_hessp_finite_differences(backend, binary_data, rng):
     h = FD_STEP
 
     def grad(t):
-        _, gw, gb = fl.logistic_loss_grad(X, y, w + t * v, b + t * v_b, sample_weight=sw, l2=l2, backend=backend)
+        _, gw, gb = fl.logistic_loss_grad(X, y, w + t * v, b + t * v_b, sample_weight=sw, l2=l2,
+                                          backend=backend)
         return np.append(gw, gb)
 
     numeric = (grad(h) - grad(-h)) / (2 * h)
@@ -204,14 +208,16 @@ def test_binary_objective_definition(backend, binary_data, link, weighted):
     exp_loss, exp_gw, exp_gb = _binary_objective_plain(X, y, w, b, sw_used, l2, link)
     assert abs(loss - exp_loss) <= OBJECTIVE_RTOL * abs(exp_loss)
     scale = OBJECTIVE_RTOL * np.linalg.norm(np.append(exp_gw, exp_gb))
-    assert_close_to(np.append(grad_w, grad_b), np.append(exp_gw, exp_gb), scale, f"{func.__name__}[{backend}]")
+    assert_close_to(np.append(grad_w, grad_b), np.append(exp_gw, exp_gb), scale,
+                    f"{func.__name__}[{backend}]")
 
 
 def test_float32_objective_is_float32(backend, binary_data):
     """float32 X with float32 w: float32 loss and gradient, the float64 values rounded."""
     X, y, w, b, sw = binary_data
     X32, w32 = X.astype(np.float32), w.astype(np.float32)
-    loss, gw, gb = fl.logistic_loss_grad(X32, y, w32, np.float32(b), sample_weight=sw, l2=0.1, backend=backend)
+    loss, gw, gb = fl.logistic_loss_grad(X32, y, w32, np.float32(b), sample_weight=sw, l2=0.1,
+                                         backend=backend)
     assert np.asarray(loss).dtype == gw.dtype == np.asarray(gb).dtype == np.float32
     exp_loss, exp_gw, exp_gb = _binary_objective_plain(X32, y, w32.astype(np.float64), float(np.float32(b)),
                                                        sw, 0.1, "logit")
@@ -252,7 +258,8 @@ def test_intercept_is_not_penalized(backend, binary_data, multinomial_data):
     pen = fl.logistic_loss_grad(X, y, w, b, sample_weight=sw, l2=3.0, backend=backend)
     assert pen[2] == base[2]
     assert abs(pen[0] - (base[0] + 1.5 * float(w @ w))) <= 4 * EPS64 * pen[0]
-    np.testing.assert_allclose(pen[1], base[1] + 3.0 * w, rtol=4 * EPS64, atol=4 * EPS64 * np.abs(3 * w).max())
+    np.testing.assert_allclose(pen[1], base[1] + 3.0 * w, rtol=4 * EPS64,
+                               atol=4 * EPS64 * np.abs(3 * w).max())
     X, labels, W, b, sw = multinomial_data
     base = fl.softmax_loss_grad(X, labels, W, b, sample_weight=sw, backend=backend)
     pen = fl.softmax_loss_grad(X, labels, W, b, sample_weight=sw, l2=3.0, backend=backend)

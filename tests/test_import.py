@@ -5,6 +5,7 @@ import json
 import os
 
 import fastlogreg
+
 from _interpreter import run_python
 
 #: Import time allowed (best of 3 fresh interpreters). NumPy alone takes ~0.1 s and the

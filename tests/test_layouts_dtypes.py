@@ -16,6 +16,7 @@ import pytest
 
 import fastlogreg as fl
 from fastlogreg import _backend
+
 from conftest import EPS64, assert_close_to, assert_fused_close, binary_error_scales, softmax_error_scales
 
 DTYPES = [np.float64, np.float32]
@@ -119,8 +120,8 @@ def test_inner_cosine_bce_layouts(backend, rng, layout, tmp_path):
     for func, tol in ((fl.inner, d * EPS64 * np.sum(np.abs(U * V), axis=1)),
                       (fl.cosine_similarity, (3 * d + 8) * EPS64)):
         expected = func(U, V, backend=backend)
-        assert_close_to(func(with_layout(U, layout, tmp_path), V, backend=backend), expected, tol, func.__name__)
-        assert_close_to(func(U, with_layout(V, layout, tmp_path), backend=backend), expected, tol, func.__name__)
+        for U_l, V_l in ((with_layout(U, layout, tmp_path), V), (U, with_layout(V, layout, tmp_path))):
+            assert_close_to(func(U_l, V_l, backend=backend), expected, tol, func.__name__)
         # A single vector against every row (stride-0 broadcast inside).
         V0 = np.tile(V[0], (9, 1))
         tol0 = tol if func is fl.cosine_similarity else d * EPS64 * np.sum(np.abs(U * V0), axis=1)
@@ -130,8 +131,9 @@ def test_inner_cosine_bce_layouts(backend, rng, layout, tmp_path):
     y = rng.integers(0, 2, 9)
     col = with_layout(z[:, None], layout, tmp_path)
     z_layout = np.asarray(col)[:, 0] if layout != "list" else [v[0] for v in col]
-    np.testing.assert_array_equal(fl.binary_cross_entropy(z_layout, y, reduction="none", backend=backend),
-                                  fl.binary_cross_entropy(z, y.astype(float), reduction="none", backend=backend))
+    np.testing.assert_array_equal(
+        fl.binary_cross_entropy(z_layout, y, reduction="none", backend=backend),
+        fl.binary_cross_entropy(z, y.astype(float), reduction="none", backend=backend))
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
@@ -152,7 +154,8 @@ def test_dimensions(backend, rng, dtype):
     A3F = np.asfortranarray(A3)
     for name in ("sigmoid", "softmax", "log_softmax", "logsumexp"):
         f = getattr(fl, name)
-        np.testing.assert_array_equal(f(A3F, backend=backend), f(A3, backend=backend), err_msg=f"{name} 3-D F")
+        np.testing.assert_array_equal(f(A3F, backend=backend), f(A3, backend=backend),
+                                      err_msg=f"{name} 3-D F")
     for name in ("softmax", "log_softmax"):
         f = getattr(fl, name)
         np.testing.assert_array_equal(f(A3, backend=backend), f(A, backend=backend).reshape(A3.shape))
@@ -294,7 +297,8 @@ def test_fused_dtype_rule(backend, rng, dtype):
     assert np.asarray(loss).dtype == gW.dtype == gb.dtype == dtype
     Xi = np.arange(12).reshape(4, 3) % 3 - 1
     got = fl.logistic_loss_grad(Xi, [0, 1, 1, 0], [1, -1, 2], 1, backend=backend)
-    expected = fl.logistic_loss_grad(Xi.astype(float), [0.0, 1.0, 1.0, 0.0], [1.0, -1.0, 2.0], 1.0, backend=backend)
+    expected = fl.logistic_loss_grad(Xi.astype(float), [0.0, 1.0, 1.0, 0.0], [1.0, -1.0, 2.0], 1.0,
+                                     backend=backend)
     assert got[0] == expected[0] and got[2] == expected[2]
     np.testing.assert_array_equal(got[1], expected[1])
 
@@ -353,7 +357,8 @@ def test_label_and_weight_encodings(backend, rng):
     labels = np.arange(X.shape[0]) % C
     W = rng.standard_normal((C, X.shape[1]))
     expected = fl.softmax_loss_grad(X, labels, W, backend=backend)
-    for encoding in (labels.astype(np.int32), labels.astype(np.uint8), labels.astype(np.float64), labels.tolist()):
+    for encoding in (labels.astype(np.int32), labels.astype(np.uint8), labels.astype(np.float64),
+                     labels.tolist()):
         got = fl.softmax_loss_grad(X, encoding, W, backend=backend)
         assert got[0] == expected[0], type(encoding)
         np.testing.assert_array_equal(got[1], expected[1])
@@ -398,8 +403,8 @@ def test_field_views_and_unaligned_data(backend, rng):
     expected = fl.logistic_loss_grad(A, y, w, backend=backend)
     scales = binary_error_scales(A, y, w, 0.0, None)
     for what, X in (("field", field), ("unaligned", unaligned)):
-        np.testing.assert_array_equal(fl.sigmoid(X, backend=backend), fl.sigmoid(A, backend=backend), err_msg=what)
-        np.testing.assert_array_equal(fl.softmax(X, backend=backend), fl.softmax(A, backend=backend), err_msg=what)
+        for f in (fl.sigmoid, fl.softmax):
+            np.testing.assert_array_equal(f(X, backend=backend), f(A, backend=backend), err_msg=what)
         assert_fused_close(fl.logistic_loss_grad(X, y, w, backend=backend), expected, scales,
                            RTOL[np.dtype(np.float64)], what)
 
@@ -409,8 +414,8 @@ def test_inputs_are_not_modified(backend, rng):
     X, y, w, b, sw = _binary_problem(rng, np.float64)
     C = 3
     labels = np.arange(X.shape[0]) % C
-    W, bC, V, v = rng.standard_normal((C, X.shape[1])), rng.standard_normal(C), rng.standard_normal((C, X.shape[1])), \
-        rng.standard_normal(X.shape[1])
+    W, bC = rng.standard_normal((C, X.shape[1])), rng.standard_normal(C)
+    V, v = rng.standard_normal((C, X.shape[1])), rng.standard_normal(X.shape[1])
     Z = rng.standard_normal((X.shape[0], C)) * 30
     arrays = dict(X=X, y=y, w=w, sw=sw, labels=labels, W=W, bC=bC, V=V, v=v, Z=Z)
     saved = {k: a.copy() for k, a in arrays.items()}

@@ -34,8 +34,8 @@ from sklearn.preprocessing import StandardScaler
 import fastlogreg
 from fastlogreg import LogisticRegression, linear_model, solvers
 from fastlogreg._problems import BinaryProblem, MultinomialProblem
-from _interpreter import run_python
 
+from _interpreter import run_python
 from conftest import SEED
 
 OPTIMUM_RTOL = 1e-6
@@ -132,7 +132,8 @@ def test_same_optimum_as_sklearn(sklearn_fits, dataset, solver, backend):
     assert model.intercept_.shape == sk_lbfgs.intercept_.shape
     ref = _theta(sk_lbfgs)
     err = np.linalg.norm(_theta(model) - ref)
-    assert err <= OPTIMUM_RTOL * np.linalg.norm(ref), f"{dataset}: relative distance {err / np.linalg.norm(ref):.2e}"
+    assert err <= OPTIMUM_RTOL * np.linalg.norm(ref), (
+        f"{dataset}: relative distance {err / np.linalg.norm(ref):.2e}")
     if solver == "newton":
         exact = _theta(sk_exact)
         np.testing.assert_allclose(_theta(model), exact, rtol=EXACT_RTOL,
@@ -374,7 +375,7 @@ def test_partial_fit_streams_batches_with_classes_first():
     model = LogisticRegression(random_state=0, backend="numpy")
     with pytest.raises(ValueError, match="classes must be passed"):
         model.partial_fit(X[:50], y[:50])
-    for epoch in range(30):
+    for _epoch in range(30):
         for start in range(0, 150, 50):
             model.partial_fit(X[start:start + 50], y[start:start + 50], classes=[0, 1, 2])
     assert model.coef_.shape == (3, 4)

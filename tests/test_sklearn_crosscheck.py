@@ -50,7 +50,8 @@ def test_logistic_matches_linear_model_loss(backend, data, rng, weighted, l2):
     coef = rng.standard_normal(d + 1)
     model = _linear_loss.LinearModelLoss(base_loss=_loss.HalfBinomialLoss(), fit_intercept=True)
     loss_sk, grad_sk = model.loss_gradient(coef, X, y, sample_weight=sw, l2_reg_strength=l2)
-    loss, grad_w, grad_b = fl.logistic_loss_grad(X, y, coef[:d], coef[d], sample_weight=sw, l2=l2, backend=backend)
+    loss, grad_w, grad_b = fl.logistic_loss_grad(X, y, coef[:d], coef[d], sample_weight=sw, l2=l2,
+                                                 backend=backend)
     assert abs(loss - loss_sk) <= SKLEARN_RTOL * abs(loss_sk)
     _assert_close(np.append(grad_w, grad_b), grad_sk, f"logistic gradient [{backend}]")
     # Hessian-vector product: sklearn's gradient_hessian_product returns hessp(s).

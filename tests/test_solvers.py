@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from conftest import SEED
 from fastlogreg import solvers
 from fastlogreg._problems import BinaryProblem, MultinomialProblem
+
+from conftest import SEED
 
 OBJ_RTOL = 1e-12
 

@@ -18,6 +18,7 @@ import os
 import numpy as np
 
 from .. import _fork
+from .contract import KERNELS
 
 try:
     from fastlogreg._c_kernels import ffi, lib
@@ -32,12 +33,7 @@ except ImportError as exc:
         "(set FASTLOGREG_REQUIRE_C=1 to make a failed build an error)"
     ) from exc
 
-__all__ = [
-    "sigmoid", "log_sigmoid", "log_ndtr", "logsumexp", "softmax", "log_softmax", "inner",
-    "cosine_similarity", "binary_cross_entropy", "cross_entropy", "logistic_loss_grad",
-    "softmax_loss_grad", "probit_loss_grad", "logistic_hessp", "softmax_hessp",
-    "openmp_enabled", "instruction_set", "parallel_started", "run_serially",
-]
+__all__ = [*KERNELS, "openmp_enabled", "instruction_set", "parallel_started", "run_serially"]
 
 _SUFFIX = {np.dtype(np.float64): ("f64", "double *"), np.dtype(np.float32): ("f32", "float *")}
 _NULL = ffi.NULL
@@ -132,40 +128,12 @@ def _check(status):
         raise MemoryError("the C kernel could not allocate its scratch memory")
 
 
-def _as_2d(a):
-    if a.ndim == 2:
-        return a
-    if a.ndim == 1:
-        return a[np.newaxis, :]
-    if a.ndim == 0:
-        return a.reshape(1, 1)
-    return a.reshape(-1, a.shape[-1])  # a view when possible, else a copy (inputs only)
-
-
-def _out_2d(out):
-    if out.ndim in (0, 1, 2):
-        return _as_2d(out)
-    view = out.view()
-    try:
-        view.shape = (-1, out.shape[-1])  # raises instead of copying
-    except AttributeError:
-        return None
-    return view
-
-
 # ----------------------------------------------------------------------------- elementwise
 def _elementwise(name, x, out, n_threads, *scale):
-    x2 = _as_2d(np.asarray(x))
-    out2 = _out_2d(out)
-    if out2 is None:  # an n-d output that cannot be flattened: compute, then copy
-        tmp = np.empty(out.shape, x2.dtype)
-        _elementwise(name, x, tmp, n_threads, *scale)
-        out[...] = tmp
-        return
-    x2, px, (xs0, xs1) = _data(x2)
-    o = _Out(out2, x2.dtype)
-    n, d = x2.shape
-    _check(_kernel(name, x2.dtype)(n, d, px, xs0, xs1, *scale, o.ptr, *o.strides, n_threads))
+    x, px, (xs0, xs1) = _data(x)
+    o = _Out(out, x.dtype)
+    n, d = x.shape
+    _check(_kernel(name, x.dtype)(n, d, px, xs0, xs1, *scale, o.ptr, *o.strides, n_threads))
     o.finish()
 
 
@@ -185,7 +153,8 @@ def log_ndtr(x, out, n_threads):
 def logsumexp(Z, out, n_threads):
     Z, pz, (zs0, zs1) = _data(Z)
     o = _Out(out, Z.dtype)
-    _check(_kernel("logsumexp", Z.dtype)(Z.shape[0], Z.shape[1], pz, zs0, zs1, o.ptr, o.strides[0], n_threads))
+    _check(_kernel("logsumexp", Z.dtype)(Z.shape[0], Z.shape[1], pz, zs0, zs1, o.ptr, o.strides[0],
+                                         n_threads))
     o.finish()
 
 

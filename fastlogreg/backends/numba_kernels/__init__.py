@@ -1,11 +1,17 @@
 """The Numba backend ("numba"): the kernel contract of :mod:`fastlogreg.backends`.
 
+Every kernel of :data:`fastlogreg.backends.contract.KERNELS` is exported from the
+module of this package that defines it (``elementwise``, ``rowwise``, ``fused`` or
+``hessp``), wrapped to set Numba's thread count; a kernel none of them defines is
+absent, and the registry then refuses the backend naming it.
+
 Kernels compile lazily on first use (``cache=True`` keeps them across processes).
 The threading layer defaults to a thread-safe one (TBB or OpenMP) unless
 ``NUMBA_THREADING_LAYER`` is set: Numba's ``workqueue`` layer aborts the process when
 two Python threads run parallel kernels at once.
 """
 
+import inspect
 import os
 
 import numba
@@ -14,6 +20,7 @@ if not os.environ.get("NUMBA_THREADING_LAYER"):
     numba.config.THREADING_LAYER = "threadsafe"
 
 from ... import _fork  # noqa: E402
+from ..contract import KERNELS  # noqa: E402
 from . import _serial, elementwise, fused, hessp, rowwise  # noqa: E402  (after the layer is chosen)
 
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
@@ -39,8 +46,11 @@ def _with_threads(module, name):
         numba.set_num_threads(min(args[-1], _MAX_THREADS))
         return getattr(module, name)(*args)
 
+    kernel = getattr(module, name)
     call.__name__ = call.__qualname__ = name
-    call.__doc__ = getattr(module, name).__doc__
+    call.__doc__ = kernel.__doc__
+    # the jitted function's own parameters, which the contract check compares
+    call.__signature__ = inspect.signature(getattr(kernel, "py_func", kernel))
     return call
 
 
@@ -54,20 +64,22 @@ def run_serially():
 
 _KERNEL_MODULES = (elementwise, rowwise, fused, hessp)
 
-sigmoid = _with_threads(elementwise, "sigmoid")
-log_sigmoid = _with_threads(elementwise, "log_sigmoid")
-binary_cross_entropy = _with_threads(elementwise, "binary_cross_entropy")
-logsumexp = _with_threads(rowwise, "logsumexp")
-softmax = _with_threads(rowwise, "softmax")
-log_softmax = _with_threads(rowwise, "log_softmax")
-cross_entropy = _with_threads(rowwise, "cross_entropy")
-inner = _with_threads(rowwise, "inner")
-cosine_similarity = _with_threads(rowwise, "cosine_similarity")
-logistic_loss_grad = _with_threads(fused, "logistic_loss_grad")
-softmax_loss_grad = _with_threads(fused, "softmax_loss_grad")
-logistic_hessp = _with_threads(hessp, "logistic_hessp")
-softmax_hessp = _with_threads(hessp, "softmax_hessp")
-log_ndtr = _with_threads(elementwise, "log_ndtr")
-probit_loss_grad = _with_threads(fused, "probit_loss_grad")
+
+def _defining_module(name):
+    """The module of :data:`_KERNEL_MODULES` whose source defines kernel ``name``, or None."""
+    for module in _KERNEL_MODULES:
+        kernel = vars(module).get(name)
+        if kernel is not None and getattr(kernel, "__module__", None) == module.__name__:
+            return module
+    return None
+
+
+__all__ = ["threading_layer_name", "run_serially"]
+for _name in KERNELS:
+    _module = _defining_module(_name)
+    if _module is not None:
+        globals()[_name] = _with_threads(_module, _name)
+        __all__.append(_name)
+del _name, _module
 
 _fork.apply()  # a forked child that loads this backend for the first time
