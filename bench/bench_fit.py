@@ -119,7 +119,7 @@ def bench_speed(name, X, y, reps):
     ms = methods()
     print(f"\n== {name}: X {X.shape} {X.dtype}, {len(np.unique(y))} classes, C={C}, tol={TOL}, "
           f"{reps} interleaved repetitions")
-    for label, make in ms.items():  # warm-up: JIT compilation and first-touch costs
+    for make in ms.values():  # warm-up: JIT compilation and first-touch costs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             make().fit(X[:5000], y[:5000])

@@ -229,7 +229,9 @@ def _build_elementwise(case, n_threads, backends, comparisons):
                  if _has(m, case.kernel)}
         comps = {}
         if comparisons:
-            def numpy_formula(out=np.empty_like(x)):
+            out_formula = np.empty_like(x)
+
+            def numpy_formula(out=out_formula):
                 z = x.astype(np.float64)
                 out[...] = np.logaddexp(0.0, z) - y * z
                 return (out,)
@@ -546,7 +548,6 @@ def _torch_binary(X, y, w, b, n_threads):
 
     Xt = torch.from_numpy(X)
     yt = torch.from_numpy(y.astype(X.dtype))
-    n = X.shape[0]
 
     def run():
         torch.set_num_threads(n_threads)
