@@ -193,3 +193,29 @@ def test_probit_residual_at_infinite_scores(backend):
                              (-np.inf, 0.0, 0.0, 0.0), (-np.inf, 1.0, np.inf, -np.inf)):
         got = fastlogreg.probit_loss_grad(X, np.array([y]), np.zeros(1), b, backend=backend)
         assert got[0] == loss and got[1][0] == grad and got[2] == grad, (backend, b, y, got)
+
+
+def test_reference_probit_pointwise_tails_vs_mpmath():
+    """The reference (the oracle of the fused kernels) on one sample (x = 1, w = 0, b = z):
+    loss and residual over [-40, 40], densely around +-37.5..38.6 where phi(z)/Phi(z) and
+    -log Phi(z) become subnormal, hard and soft labels. 4 eps on the loss, 16 eps of the
+    residual's terms (as for the fast kernels), plus one rounding onto the subnormal grid."""
+    mpmath.mp.dps = 50
+    tail = np.linspace(37.0, 38.6, 33)
+    zs = np.concatenate([np.linspace(-40.0, 40.0, 161), tail, -tail])
+    sub = np.finfo(np.float64).smallest_subnormal
+    failures = []
+    for y in (1.0, 0.0, 0.3):
+        for z in zs:
+            loss, _, grad_b = fastlogreg.probit_loss_grad(np.ones((1, 1)), [y], [0.0], z, backend="numpy")
+            u = mpmath.mpf(float(z))
+            log_cdf, log_sf = (mpmath.log(mpmath.ncdf(v)) if v <= 0 else mpmath.log1p(-mpmath.ncdf(-v))
+                               for v in (u, -u))
+            true_loss = -y * log_cdf - (1 - y) * log_sf
+            a = y * mpmath.npdf(u) / mpmath.ncdf(u)
+            b = (1 - y) * mpmath.npdf(u) / mpmath.ncdf(-u)
+            if abs(loss - true_loss) > 4 * EPS * abs(true_loss) + sub:
+                failures.append(f"loss y={y} z={z!r}: {loss!r} vs {float(true_loss)!r}")
+            if abs(grad_b - (b - a)) > 16 * EPS * (a + b) + sub:
+                failures.append(f"residual y={y} z={z!r}: {grad_b!r} vs {float(b - a)!r}")
+    assert not failures, "\n".join(failures[:12])

@@ -15,6 +15,7 @@ from scipy import special
 _BLOCK_ROWS = 1 << 15
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _SQRT_HALF = math.sqrt(0.5)
+_SQRT_HALF_OVER_PI = math.sqrt(0.5 / math.pi)  # 1 / sqrt(2 pi)
 
 
 def _row_blocks(n):
@@ -50,15 +51,68 @@ def log_sigmoid(x, out, n_threads):
     out[...] = special.log_expit(np.asarray(x, dtype=np.float64))
 
 
-def log_ndtr(x, out, n_threads):
+def _exp_neg_half_square(x):
+    """exp(-x^2/2) to a few eps for |x| <= 40, and its scale: returns (e, s) with
+    e * exp(-s) = exp(-x^2/2), e normal, s in {0, 512}.
+
+    x^2 = p + c exactly (Veltkamp split of x into 26-bit halves; no FMA in NumPy), so
+    exp(-x^2/2) = exp(-p/2) * exp(-c/2) ~ exp(-p/2) * (1 - c/2). Rounding x^2 instead would
+    cost x^2/2 eps relative (~700 eps at x = 37). Where p/2 >= 512 the factor exp(-512) is
+    kept apart (p/2 - 512 is exact there) so that e stays normal: multiplied in last, it
+    rounds once, also when the product is subnormal (x > 37.5).
+    """
+    xh = x * 134217729.0  # 2^27 + 1
+    xh = xh - (xh - x)
+    xl = x - xh
+    p = x * x
+    c = ((xh * xh - p) + 2.0 * xh * xl) + xl * xl
+    h = 0.5 * p
+    s = np.where(h >= 512.0, 512.0, 0.0)
+    return np.exp(s - h) * (1.0 - 0.5 * c), s
+
+
+def _normal_sf_parts(x):
+    """Q(x) = Phi(-x) = erfc(x / sqrt 2) / 2 = erfcx(x / sqrt 2) / 2 * exp(-x^2/2) as
+    (q, s) with q * exp(-s) = Q(x), for 0 <= x <= 40 (see :func:`_exp_neg_half_square`).
+
+    erfcx is well conditioned for x >= 0 (relative condition number <= 1), so the rounding
+    of x / sqrt 2 costs at most 1 eps; the exponential is formed from the exact x^2/2.
+    """
+    e, s = _exp_neg_half_square(x)
+    return 0.5 * special.erfcx(x * _SQRT_HALF) * e, s
+
+
+_EXP_NEG_512 = math.exp(-512.0)
+#: From here on Q(x) ~ phi(x) / x is far below 2^-1075 (it is from x ~ 38.47 on), so
+#: log Phi(x) = -0.0; below, -Q(x) is computed down to the smallest subnormal.
+_LOG_NDTR_ZERO = 40.0
+
+
+def _log_ndtr(x):
+    """log Phi(x) in float64, to a few eps everywhere (the oracle of the fast kernels).
+
+    x > 1: log Phi(x) = log1p(-Q(x)) with Q(x) from :func:`_normal_sf_parts`, so the right
+    tail -Q(x) keeps its relative accuracy down to the subnormals; -0.0 only from
+    x ~ 38.47 on, where -Q(x) itself rounds to -0.0 (also at +inf, as before).
+    0 < x <= 1: log1p(-ndtr(-x)); ndtr(-x) is within ~2 eps there, better than the
+    erfcx product (~4 eps). x <= 0: scipy.special.log_ndtr (log of erfc, or an asymptotic
+    series below -20), where the error of Phi(x) is divided by |log Phi(x)|: ~3 eps.
+    """
     x = np.asarray(x, dtype=np.float64)
-    # For x > 0, log Phi(x) = log1p(-Phi(-x)) with Phi(-x) small and accurate; SciPy's
-    # log_ndtr loses relative precision there (1e-14 at x = 8, far worse near 38).
-    with np.errstate(invalid="ignore", divide="ignore"):  # np.where evaluates both sides
-        out[...] = np.where(x > 0, np.log1p(-special.ndtr(-x)), special.log_ndtr(x))
+    tail = x > 1.0
+    q, s = _normal_sf_parts(np.where(tail, np.minimum(x, _LOG_NDTR_ZERO), 1.0))
+    with np.errstate(under="ignore"):
+        q = np.where(s > 0.0, q * _EXP_NEG_512, q)
+    q = np.where(x >= _LOG_NDTR_ZERO, 0.0, q)
+    with np.errstate(invalid="ignore", divide="ignore"):  # np.where evaluates every branch
+        return np.where(tail, np.log1p(-q),
+                        np.where(x > 0.0, np.log1p(-special.ndtr(-x)), special.log_ndtr(x)))
 
 
-# ----------------------------------------------------------------------------- row-wise
+def log_ndtr(x, out, n_threads):
+    out[...] = _log_ndtr(x)
+
+
 def _shifted(Z):
     """Return (D, E, s, m) per row: m = max(Z), D = Z - m with the infinite-max rule,
     E = exp(D), and s the sum of E over every entry but the first argmax."""
@@ -202,15 +256,30 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
 
 
 def _mills_ratio(z):
-    """phi(z) / Phi(-z) = sqrt(2/pi) / erfcx(z / sqrt(2)): finite for every finite z
-    (~ z for large z, ~ 0 for very negative z), no cancellation of -z^2/2 terms."""
-    return _SQRT_2_OVER_PI / special.erfcx(z * _SQRT_HALF)
+    """phi(z) / Phi(-z), finite for every finite z (~ z for large z, ~ phi(z) below -1).
+
+    z >= -1: sqrt(2/pi) / erfcx(z / sqrt 2), no cancellation of -z^2/2 terms; erfcx has a
+    relative condition number of at most ~2 there. z < -1: erfcx(t) ~ 2 exp(t^2) would pass
+    on the rounding of t^2 (~z^2/2 eps), so phi(z) is formed from the exact z^2/2 of
+    :func:`_exp_neg_half_square` and divided by Phi(-z) = 1 - Q(-z), with Q(-z) < 0.16.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    left = z < -1.0
+    a = np.where(left, np.minimum(-z, _LOG_NDTR_ZERO), 1.0)
+    e, s = _exp_neg_half_square(a)
+    q, _ = _normal_sf_parts(a)  # Q(a) * exp(s): its scale is that of e
+    with np.errstate(under="ignore"):
+        scale = np.where(s > 0.0, _EXP_NEG_512, 1.0)
+        phi_over_cdf = e * _SQRT_HALF_OVER_PI / (1.0 - q * scale) * scale
+    phi_over_cdf = np.where(-z >= _LOG_NDTR_ZERO, 0.0, phi_over_cdf)
+    with np.errstate(divide="ignore"):
+        return np.where(left, phi_over_cdf, _SQRT_2_OVER_PI / special.erfcx(z * _SQRT_HALF))
 
 
 def _probit_nll_and_residual(z, y):
     """l = -y log Phi(z) - (1-y) log Phi(-z); dl/dz = -y phi/Phi(z) + (1-y) phi/Phi(-z)."""
-    log_cdf = special.log_ndtr(z)
-    log_sf = special.log_ndtr(-z)
+    log_cdf = _log_ndtr(z)
+    log_sf = _log_ndtr(-z)
     with np.errstate(invalid="ignore"):
         loss = np.where(y == 1.0, -log_cdf,
                         np.where(y == 0.0, -log_sf, -y * log_cdf - (1.0 - y) * log_sf))
