@@ -156,7 +156,7 @@ def get_num_threads():
 
 
 def max_num_threads():
-    """The largest thread count :func:`set_num_threads` accepts: 4 per CPU, at least 64.
+    """The largest thread count :func:`fastlogreg.set_num_threads` accepts: 4 per CPU, at least 64.
 
     The thread count is also the number of static row chunks, so results depend on it;
     the floor of 64 lets the same count (and so the same results) be used on any host.
@@ -166,7 +166,7 @@ def max_num_threads():
 
 def set_num_threads(n):
     """Set the thread count of the Numba and C kernels (an integer from 1 to
-    :func:`max_num_threads`).
+    :func:`~fastlogreg._backend.max_num_threads`).
 
     Results are bit-identical on repeated calls with the same thread count.
     """

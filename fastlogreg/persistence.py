@@ -162,7 +162,7 @@ def _check_arrays(zf, metadata, max_bytes):
 
 
 def load(path, *, max_bytes=MAX_BYTES):
-    """Read a model written by :meth:`LogisticRegression.save`.
+    """Read a model written by :meth:`fastlogreg.LogisticRegression.save`.
 
     Every field is checked before the model is built: the metadata's types, the arrays'
     shapes and dtypes against the number of classes and features, finite coefficients,

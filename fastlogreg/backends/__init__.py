@@ -37,9 +37,12 @@ Row-wise over the last axis, ``Z`` of shape (n, C) with C >= 1
 ``logsumexp(Z, out)``             out (n,): m + log1p(sum_{k != argmax} exp(z_k - m))
 ``softmax(Z, out)``               out (n, C)
 ``log_softmax(Z, out)``           out (n, C)
-``inner(U, V, out)``              U, V (n, d) (rows may be stride-0 broadcasts);
-                                  out (n,) = sum_j U_ij V_ij (float64 sums)
-``cosine_similarity(U, V, out)``  out (n,) = <u, v> / (|u| |v|); 0 where a norm is 0
+
+``inner(U, V, out)``
+    U, V (n, d) (rows may be stride-0 broadcasts); out (n,) = sum_j U_ij V_ij
+    (float64 sums)
+``cosine_similarity(U, V, out)``
+    out (n,) = ``<u, v> / (|u| |v|)``; 0 where a norm is 0
 
 Infinite logits follow one rule: where ``m = max(z)`` is infinite, the entries equal
 to ``m`` share the probability mass equally and the others get 0 (so
