@@ -10,7 +10,7 @@ project = "fastlogreg"
 author = "fastlogreg developers"
 copyright = "fastlogreg developers"
 
-import fastlogreg  # noqa: E402
+import fastlogreg
 
 release = version = fastlogreg.__version__
 
