@@ -53,7 +53,7 @@ def available_backends():
     Returns
     -------
     list of str
-        A subset of ``["numba", "c", "numpy"]``.
+        A subset of ``["numba", "c", "numpy"]``; "numpy" (the reference) is always there.
 
     Examples
     --------
@@ -75,6 +75,15 @@ def backend_info():
         (True in a child forked after OpenMP's pool started, whose kernels then run on
         one thread with unchanged results) and, when Numba loaded, its
         ``"numba_threading_layer"``.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> info = fastlogreg.backend_info()
+    >>> info["numpy"], info["default"] in fastlogreg.available_backends()
+    ('available', True)
+    >>> info["num_threads"] >= 1
+    True
     """
     info = {}
     for name in _PREFERENCE:
@@ -114,18 +123,51 @@ def _default_name():
 
 
 def get_backend():
-    """Name of the backend used when a call passes ``backend=None``."""
+    """Name of the backend used when a call passes ``backend=None``.
+
+    Returns
+    -------
+    str
+        The backend of the innermost :func:`fastlogreg.use_backend` block of this thread
+        or task, else the process default (:func:`fastlogreg.set_backend`, the
+        ``FASTLOGREG_BACKEND`` environment variable, or the first of "numba", "c",
+        "numpy" that loads).
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> fastlogreg.get_backend() in fastlogreg.available_backends()
+    True
+    """
     return _override.get() or _default_name()
 
 
 def set_backend(name):
     """Make ``name`` ("numba", "c" or "numpy") the default backend of this process.
 
+    Parameters
+    ----------
+    name : {"numba", "c", "numpy"}
+        An available backend (:func:`fastlogreg.available_backends`).
+
+    Returns
+    -------
+    None
+
     Raises
     ------
     ValueError
         If the backend is unknown or failed to load; the message lists the
         available ones.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> previous = fastlogreg.get_backend()
+    >>> fastlogreg.set_backend("numpy")
+    >>> fastlogreg.get_backend()
+    'numpy'
+    >>> fastlogreg.set_backend(previous)
     """
     global _default
     _default = _check_name(name)
@@ -137,6 +179,21 @@ def use_backend(name):
 
     The choice is local to the current thread (and asyncio task), so concurrent
     code elsewhere keeps its own backend.
+
+    Parameters
+    ----------
+    name : {"numba", "c", "numpy"}
+        An available backend (:func:`fastlogreg.available_backends`).
+
+    Yields
+    ------
+    None
+        The previous choice is restored when the block exits, also on an exception.
+
+    Raises
+    ------
+    ValueError
+        If the backend is unknown or failed to load.
 
     Examples
     --------
@@ -158,26 +215,75 @@ def resolve(backend):
 
 
 def get_num_threads():
-    """Threads the Numba and C kernels split their rows over (default: usable cores)."""
+    """Threads the Numba and C kernels split their rows over (default: usable cores).
+
+    Returns
+    -------
+    int
+        The count set by :func:`fastlogreg.set_num_threads`, else the CPUs this process
+        may run on.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> fastlogreg.get_num_threads() >= 1
+    True
+    """
     if _num_threads is None:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return _num_threads
 
 
 def max_num_threads():
-    """The largest thread count :func:`set_num_threads` accepts: 4 per CPU, at least 64.
+    """The largest thread count :func:`fastlogreg.set_num_threads` accepts: 4 per CPU, at least 64.
 
     The thread count is also the number of static row chunks, so results depend on it;
     the floor of 64 lets the same count (and so the same results) be used on any host.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from fastlogreg._backend import max_num_threads
+    >>> max_num_threads() >= 64
+    True
     """
     return max(64, 4 * (os.cpu_count() or 1))
 
 
 def set_num_threads(n):
     """Set the thread count of the Numba and C kernels (an integer from 1 to
-    :func:`max_num_threads`).
+    :func:`~fastlogreg._backend.max_num_threads`).
 
     Results are bit-identical on repeated calls with the same thread count.
+
+    Parameters
+    ----------
+    n : int
+        From 1 to :func:`~fastlogreg._backend.max_num_threads`; also the number of row
+        chunks of the parallel kernels.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If ``n`` is not an integer.
+    ValueError
+        If ``n`` is out of range.
+
+    Examples
+    --------
+    >>> import fastlogreg
+    >>> previous = fastlogreg.get_num_threads()
+    >>> fastlogreg.set_num_threads(1)
+    >>> fastlogreg.get_num_threads()
+    1
+    >>> fastlogreg.set_num_threads(previous)
     """
     global _num_threads
     if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):

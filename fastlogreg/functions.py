@@ -96,11 +96,13 @@ def sigmoid(z, scale=1.0, *, out=None, backend=None):
         The scale ``c`` of the scaled sigmoid ``s(c z)``.
     out : ndarray, optional
         Same shape and float dtype as ``z``; may be ``z`` itself.
-    backend : str, optional
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
     ndarray (or scalar for scalar input), dtype of ``z``
+        Values in [0, 1].
 
     Examples
     --------
@@ -119,11 +121,27 @@ def log_sigmoid(z, *, out=None, backend=None):
 
     .. math:: \log s(z) = -\mathrm{softplus}(-z) = -\max(-z, 0) - \log(1 + e^{-|z|})
 
+    Parameters
+    ----------
+    z : array_like, any shape
+    out : ndarray, optional
+        Same shape and float dtype as ``z``; may be ``z`` itself.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    ndarray (or scalar for scalar input), dtype of ``z``
+        Values <= 0; :math:`-e^{-z}` to full precision for large ``z``, :math:`z` for
+        very negative ``z``.
+
     Examples
     --------
     >>> import fastlogreg
     >>> float(fastlogreg.log_sigmoid(40.0))  # not 0
     -4.248354255291589e-18
+    >>> fastlogreg.log_sigmoid([-800.0, 0.0]).round(6).tolist()
+    [-800.0, -0.693147]
     """
     z = as_float_array(z, "z")
     result = _apply(backend, "log_sigmoid", z, _prepare_out(out, z))
@@ -135,11 +153,26 @@ def log_ndtr(z, *, out=None, backend=None):
 
     .. math:: \log \Phi(z) = \log \tfrac{1}{2} \mathrm{erfc}(-z / \sqrt{2})
 
+    Parameters
+    ----------
+    z : array_like, any shape
+    out : ndarray, optional
+        Same shape and float dtype as ``z``; may be ``z`` itself.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    ndarray (or scalar for scalar input), dtype of ``z``
+        Values <= 0, finite for every finite ``z``.
+
     Examples
     --------
     >>> import fastlogreg
     >>> round(float(fastlogreg.log_ndtr(0.0)), 12)
     -0.69314718056
+    >>> round(float(fastlogreg.log_ndtr(-40.0)), 6)  # finite far in the lower tail
+    -804.608442
     """
     z = as_float_array(z, "z")
     result = _apply(backend, "log_ndtr", z, _prepare_out(out, z))
@@ -165,10 +198,12 @@ def logsumexp(Z, *, backend=None):
     Parameters
     ----------
     Z : array_like of shape (..., C), C >= 1
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
-    ndarray of shape ``Z.shape[:-1]`` (a scalar for 1-D input)
+    ndarray of shape ``Z.shape[:-1]`` (a scalar for 1-D input), dtype of ``Z``
 
     Examples
     --------
@@ -185,11 +220,26 @@ def logsumexp(Z, *, backend=None):
 def softmax(Z, *, out=None, backend=None):
     r"""Softmax over the last axis: :math:`\mathrm{softmax}(z)_k = e^{z_k - \mathrm{lse}(z)}`.
 
+    Parameters
+    ----------
+    Z : array_like of shape (..., C), C >= 1
+    out : ndarray, optional
+        Same shape and float dtype as ``Z``; may be ``Z`` itself.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    ndarray of the shape and dtype of ``Z``
+        Each row sums to 1 (within rounding); never overflows.
+
     Examples
     --------
     >>> import fastlogreg
     >>> fastlogreg.softmax([0.0, 0.0]).tolist()
     [0.5, 0.5]
+    >>> fastlogreg.softmax([[1000.0, 0.0]]).tolist()
+    [[1.0, 0.0]]
     """
     Z = _as_logits(Z)
     out = _prepare_out(out, Z)
@@ -198,6 +248,19 @@ def softmax(Z, *, out=None, backend=None):
 
 def log_softmax(Z, *, out=None, backend=None):
     r"""Log-softmax over the last axis: :math:`z_k - m - \log(1 + \sum_{j \ne k^*} e^{z_j - m})`.
+
+    Parameters
+    ----------
+    Z : array_like of shape (..., C), C >= 1
+    out : ndarray, optional
+        Same shape and float dtype as ``Z``; may be ``Z`` itself.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    ndarray of the shape and dtype of ``Z``
+        Values <= 0.
 
     Examples
     --------
@@ -238,10 +301,13 @@ def inner(U, V, *, backend=None):
     ----------
     U, V : array_like of shape (n, d) or (d,)
         A 1-D argument is broadcast against every row of the other.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
-    ndarray of shape (n,), or a scalar when both are 1-D. Sums are accumulated in float64.
+    ndarray of shape (n,), or a scalar when both are 1-D
+        Sums are accumulated in float64.
 
     Examples
     --------
@@ -262,11 +328,25 @@ def cosine_similarity(U, V, *, backend=None):
     Norms are computed after scaling each row by its largest magnitude, so huge
     entries do not overflow.
 
+    Parameters
+    ----------
+    U, V : array_like of shape (n, d) or (d,)
+        A 1-D argument is broadcast against every row of the other.
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    ndarray of shape (n,), or a scalar when both are 1-D
+        Values in [-1, 1].
+
     Examples
     --------
     >>> import fastlogreg
     >>> float(fastlogreg.cosine_similarity([1.0, 0.0], [0.0, 2.0]))
     0.0
+    >>> fastlogreg.cosine_similarity([[1.0, 1.0], [2.0, 0.0]], [1.0, 0.0]).round(6).tolist()
+    [0.707107, 1.0]
     """
     U2, V2, dtype, scalar = _broadcast_rows(U, V)
     out = np.empty(U2.shape[0], dtype=dtype)
@@ -302,6 +382,8 @@ def binary_cross_entropy(logits, y, *, sample_weight=None, reduction="mean", sig
     reduction : {"mean", "sum", "none"}
         "mean" is :math:`\sum_i sw_i l_i / \sum_i sw_i`; "none" returns :math:`sw_i l_i`.
     signed : bool
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
@@ -340,6 +422,12 @@ def cross_entropy(logits, y, *, sample_weight=None, reduction="mean", backend=No
         probability rows
     sample_weight : array_like of shape (n,), optional
     reduction : {"mean", "sum", "none"}
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    scalar, or ndarray (n,) for ``reduction="none"``; dtype of ``logits``
 
     Examples
     --------
@@ -383,6 +471,8 @@ def logistic_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=No
     b : float
     sample_weight : array_like of shape (n,), optional
     l2 : float >= 0
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
@@ -404,9 +494,36 @@ def logistic_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=No
 def probit_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=None):
     r"""Binary probit regression objective and gradient (the alternative to the logit link).
 
-    .. math:: l_i = -y_i \log\Phi(z_i) - (1 - y_i)\log\Phi(-z_i)
+    .. math:: l_i = -y_i \log\Phi(z_i) - (1 - y_i)\log\Phi(-z_i), \quad z = X w + b
 
-    Same parameters and returns as :func:`logistic_loss_grad`.
+    with the same weighted mean and L2 penalty as :func:`logistic_loss_grad`.
+
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+    y : array_like of shape (n,), labels in {0, 1} or probabilities in [0, 1]
+    w : array_like of shape (d,)
+    b : float
+    sample_weight : array_like of shape (n,), optional
+    l2 : float >= 0
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
+    Returns
+    -------
+    loss : scalar
+    grad_w : ndarray of shape (d,)
+    grad_b : scalar
+
+    Examples
+    --------
+    >>> import numpy as np, fastlogreg
+    >>> X = np.array([[1.0, 2.0], [3.0, -1.0]])
+    >>> loss, gw, gb = fastlogreg.probit_loss_grad(X, [0, 1], np.zeros(2))
+    >>> round(float(loss), 12)  # -log Phi(0) = log 2 at w = 0
+    0.69314718056
+    >>> gw.shape
+    (2,)
     """
     return BinaryProblem(X, y, sample_weight, link="probit").loss_grad(w, b, l2=l2, backend=backend)
 
@@ -428,6 +545,8 @@ def softmax_loss_grad(X, y, W, b=None, *, sample_weight=None, l2=0.0, backend=No
     b : array_like of shape (C,), optional (zeros)
     sample_weight : array_like of shape (n,), optional
     l2 : float >= 0
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
 
     Returns
     -------
@@ -457,10 +576,32 @@ def logistic_hessp(X, w, b, v, v_b=0.0, *, sample_weight=None, l2=0.0, backend=N
 
     The Hessian does not depend on the labels.
 
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+    w : array_like of shape (d,)
+    b : float
+        The point :math:`(w, b)` at which the Hessian is taken.
+    v : array_like of shape (d,)
+    v_b : float
+        The vector :math:`(v, v_b)` multiplied by the Hessian.
+    sample_weight : array_like of shape (n,), optional
+    l2 : float >= 0
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
     Returns
     -------
     hv : ndarray of shape (d,)
     hv_b : scalar
+
+    Examples
+    --------
+    >>> import numpy as np, fastlogreg
+    >>> X = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> hv, hv_b = fastlogreg.logistic_hessp(X, np.zeros(2), 0.0, np.array([1.0, 0.0]))
+    >>> hv.tolist(), float(hv_b)  # s(0)(1 - s(0)) = 1/4, mean over 2 rows
+    ([0.125, 0.0], 0.125)
     """
     X = as_float_array(X, "X", ndim=2)
     problem = BinaryProblem(X, np.zeros(X.shape[0]), sample_weight)
@@ -473,10 +614,32 @@ def softmax_hessp(X, W, b, V, v_b=None, *, sample_weight=None, l2=0.0, backend=N
     .. math:: R_{ik} = sw_i\, p_{ik} (u_{ik} - p_i \cdot u_i), \quad u_i = V x_i + v_b,
               \quad H V = R^T X / \textstyle\sum sw + l_2 V, \quad H v_b = \sum_i R_i / \sum sw
 
+    Parameters
+    ----------
+    X : array_like of shape (n, d)
+    W : array_like of shape (C, d)
+    b : array_like of shape (C,) or None
+        The point :math:`(W, b)` at which the Hessian is taken.
+    V : array_like of shape (C, d)
+    v_b : array_like of shape (C,), optional (zeros)
+        The direction :math:`(V, v_b)` multiplied by the Hessian.
+    sample_weight : array_like of shape (n,), optional
+    l2 : float >= 0
+    backend : {None, "numba", "c", "numpy"}, optional
+        Kernel backend (None: the current default, :func:`fastlogreg.get_backend`).
+
     Returns
     -------
     hv : ndarray of shape (C, d)
     hv_b : ndarray of shape (C,)
+
+    Examples
+    --------
+    >>> import numpy as np, fastlogreg
+    >>> V = np.array([[1.0], [-1.0]])
+    >>> hv, hv_b = fastlogreg.softmax_hessp(np.ones((4, 1)), np.zeros((2, 1)), None, V)
+    >>> hv.round(12).tolist(), hv_b.round(12).tolist()  # p = (1/2, 1/2): r = (1/2, -1/2)
+    ([[0.5], [-0.5]], [0.5, -0.5])
     """
     X = as_float_array(X, "X", ndim=2)
     W_shape = np.shape(W)

@@ -414,6 +414,17 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> clf.solver_, clf.coef_.shape
+        ('lbfgs', (1, 1))
+        >>> bool(clf.gradient_max_norm_ <= clf.tol)
+        True
         """
         self._check_params()
         X, y = self._validate_X_y(X, y)
@@ -472,9 +483,28 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         :meth:`fit` solution. ``classes`` (all labels the stream will contain) is required
         on the first call and must not change afterwards.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), labels among ``classes``
+        classes : array-like of shape (n_classes,), optional
+            Every label of the stream; required on the first call only.
+        sample_weight : array-like of shape (n_samples,), optional, >= 0
+
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[-2.0], [-1.0], [1.0], [2.0]])
+        >>> clf = LogisticRegression(backend="numpy", random_state=0)
+        >>> for _ in range(20):
+        ...     clf = clf.partial_fit(X, [0, 0, 1, 1], classes=[0, 1])
+        >>> clf.predict([[-1.5], [1.5]]).tolist()
+        [0, 1]
         """
         first = not hasattr(self, "coef_")  # after fit, partial_fit continues from its solution
         self._check_params()
@@ -519,7 +549,26 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ predict
     def decision_function(self, X):
-        """Scores ``X @ coef_.T + intercept_``: (n,) for two classes, (n, n_classes) otherwise."""
+        """Scores ``X @ coef_.T + intercept_``: (n,) for two classes, (n, n_classes) otherwise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes), float64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> scores = clf.decision_function([[0.0], [3.0]])
+        >>> scores.shape, bool(scores[0] < 0 < scores[1])
+        ((2,), True)
+        """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         coef_t = self.coef_.T
@@ -535,14 +584,51 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X):
-        """Class labels: argmax of the scores (``score > 0`` for two classes)."""
+        """Class labels: argmax of the scores (``score > 0`` for two classes).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), labels from ``classes_``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> clf.predict([[0.2], [2.8]]).tolist()
+        ['a', 'b']
+        """
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(np.intp)]
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_log_proba(self, X):
-        """Log class probabilities from log-sigmoid / log-softmax (log Phi for probit): exact in the tails."""
+        """Log class probabilities from log-sigmoid / log-softmax (log Phi for probit): exact in the tails.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes), columns in the order of ``classes_``
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> logp = clf.predict_log_proba([[1.5]])
+        >>> bool(np.allclose(np.exp(logp).sum(), 1.0))
+        True
+        """
         scores = self.decision_function(X)
         if scores.ndim == 2:
             return functions.log_softmax(scores, backend=self.backend)
@@ -552,7 +638,27 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return functions.log_sigmoid(both, backend=self.backend)
 
     def predict_proba(self, X):
-        """Class probabilities (n, n_classes), columns in the order of ``classes_``."""
+        """Class probabilities (n, n_classes), columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Rows sum to 1.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> p = clf.predict_proba([[1.5]])  # the middle of the two classes
+        >>> p.shape, bool(np.allclose(p, 0.5, atol=1e-4))
+        ((1, 2), True)
+        """
         scores = self.decision_function(X)
         if scores.ndim == 2:
             return functions.softmax(scores, backend=self.backend)
@@ -563,7 +669,30 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):
-        """Write the fitted model to ``path`` (.npz + JSON metadata, no pickle): see :func:`fastlogreg.load`."""
+        """Write the fitted model to ``path`` (.npz + JSON metadata, no pickle): see :func:`fastlogreg.load`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Written exactly there (no suffix is added).
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegression
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]])
+        >>> clf = LogisticRegression(backend="numpy").fit(X, ["a", "a", "b", "b"])
+        >>> import os, tempfile
+        >>> from fastlogreg import load
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> clf.save(path)
+        >>> load(path).predict([[0.2], [2.8]]).tolist()
+        ['a', 'b']
+        """
         from .persistence import save
 
         save(self, path)

@@ -35,7 +35,24 @@ def save(model, path):
     Parameters
     ----------
     model : fitted LogisticRegression
-    path : str or path-like; written exactly there (no suffix is added)
+    path : str or path-like
+        Written exactly there (no suffix is added).
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from fastlogreg import LogisticRegression, load
+    >>> from fastlogreg.persistence import save
+    >>> clf = LogisticRegression(backend="numpy").fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> save(clf, path)
+    >>> bool(np.array_equal(load(path).coef_, clf.coef_))
+    True
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -162,7 +179,7 @@ def _check_arrays(zf, metadata, max_bytes):
 
 
 def load(path, *, max_bytes=MAX_BYTES):
-    """Read a model written by :meth:`LogisticRegression.save`.
+    """Read a model written by :meth:`fastlogreg.LogisticRegression.save`.
 
     Every field is checked before the model is built: the metadata's types, the arrays'
     shapes and dtypes against the number of classes and features, finite coefficients,
@@ -187,6 +204,17 @@ def load(path, *, max_bytes=MAX_BYTES):
         damaged, or is inconsistent (the message says what is wrong).
     OSError
         If the file cannot be opened.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from fastlogreg import LogisticRegression, load
+    >>> clf = LogisticRegression(backend="numpy").fit([[0.0], [1.0], [2.0], [3.0]], ["a", "a", "b", "b"])
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> clf.save(path)
+    >>> restored = load(path)
+    >>> restored.predict([[0.2], [2.8]]).tolist(), restored.classes_.tolist()
+    (['a', 'b'], ['a', 'b'])
     """
     from .linear_model import LogisticRegression
 

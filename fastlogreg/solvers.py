@@ -19,7 +19,7 @@ Solvers
     With many rows per parameter the Hessian-vector products run on a row sample only
     (every 20th row or sparser, a contiguous copy of at most 1/20 of X and at most 128
     rows per parameter; Byrd, Chin, Neveitt and Nocedal, SIAM J. Optim. 21(3), 2011;
-    :func:`hessian_sample_stride`): the gradient, the line search and the
+    :func:`~fastlogreg.solvers.hessian_sample_stride`): the gradient, the line search and the
     stopping test stay exact, so the optimum is the same; the rate becomes linear, at
     about the relative error of the sampled Hessian per iteration. An iteration whose
     step the line search cuts back, or which leaves more than half the gradient,
@@ -524,7 +524,7 @@ def _run_solver(obj, theta0, solver, **kwargs):
 
 def choose_solver(n_samples, n_features, n_classes, tol=1e-6):
     """The solver "auto" picks: "newton" for more than two classes when its Hessian
-    products can use a row sample (:func:`hessian_sample_stride`) or when
+    products can use a row sample (:func:`~fastlogreg.solvers.hessian_sample_stride`) or when
     ``tol < 1e-9``; otherwise "lbfgs".
 
     Measured (bench/bench_fit.py, passes over X at tol=1e-8): binary 500,000 x 100:
