@@ -4,7 +4,7 @@
 shapes and semantics; the conventions shared by all kernels (dtypes, strides, partial
 sums, ``n_threads``) are in :mod:`fastlogreg.backends`. :func:`contract_violations`
 checks a backend module against :data:`KERNELS`, and the registry
-(:mod:`fastlogreg._backend`) refuses a backend for which it reports anything: the
+(``fastlogreg._backend``) refuses a backend for which it reports anything: the
 backend is then listed as unavailable, with the violations as the reason.
 
 Adding a kernel
@@ -27,7 +27,7 @@ Adding a backend
 Write a module that defines every kernel of :data:`KERNELS` with the listed parameters
 (positional, no defaults, no ``*args``) and follows the conventions of
 :mod:`fastlogreg.backends`; add its name and module path to ``_MODULES`` (and
-``_PREFERENCE``) in :mod:`fastlogreg._backend`. The module may raise ImportError when
+``_PREFERENCE``) in ``fastlogreg._backend``. The module may raise ImportError when
 it cannot work on this machine (a missing compiler, library or CPU feature); the
 registry then lists it as unavailable with that message.
 """
