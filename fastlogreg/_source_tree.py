@@ -11,6 +11,7 @@ import glob
 import os
 import sys
 
+
 def unbuilt_checkout(package_dir=None):
     """The checkout root when ``package_dir`` is an unbuilt source tree, else None.
 
@@ -32,7 +33,8 @@ def unbuilt_checkout(package_dir=None):
     root = os.path.dirname(package_dir)
     if not any(os.path.isfile(os.path.join(root, f)) for f in ("setup.py", "pyproject.toml")):
         return None
-    built = [p for ext in ("so", "pyd") for p in glob.glob(os.path.join(package_dir, f"_c_kernels*.{ext}"))]
+    built = [p for ext in ("so", "pyd")
+             for p in glob.glob(os.path.join(package_dir, f"_c_kernels*.{ext}"))]
     return None if built else root
 
 

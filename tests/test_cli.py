@@ -168,3 +168,71 @@ def test_version_and_plain_text_help(capsys):
         cli.main(["--help"])
     out = capsys.readouterr().out
     assert "fastlogreg bench times every kernel" in out and "``" not in out
+
+
+# --------------------------------------------------------------------------- warmup
+def _recording_backend(calls):
+    """A backend that records (kernel, dtype, memory order of the first array) and
+    answers with the NumPy reference, so warm-up runs in milliseconds."""
+    reference = _backend.resolve("numpy")
+    module = types.SimpleNamespace()
+    for name in [n for n in dir(reference) if not n.startswith("_")]:
+        kernel = getattr(reference, name)
+        if not callable(kernel) or isinstance(kernel, type):
+            continue
+
+        def record(*args, _name=name, _kernel=kernel):
+            first = args[0]
+            order = "F" if first.flags.f_contiguous and not first.flags.c_contiguous else "C"
+            calls.append((_name, str(first.dtype), order))
+            return _kernel(*args)
+
+        setattr(module, name, record)
+    return module
+
+
+@pytest.fixture
+def recording_backend(monkeypatch):
+    calls = []
+    monkeypatch.setitem(_backend._MODULES, "recording", "not.a.module")
+    monkeypatch.setitem(_backend._loaded, "recording", _recording_backend(calls))
+    return calls
+
+
+def _numba_entry_points():
+    """Every kernel the Numba backend exports: the functions it builds with ``_with_threads``."""
+    nk = pytest.importorskip("fastlogreg.backends.numba_kernels")
+    wrapper = nk._with_threads(nk.elementwise, "sigmoid").__code__
+    return {name for name, obj in vars(nk).items() if getattr(obj, "__code__", None) is wrapper}
+
+
+def test_warmup_calls_every_numba_kernel_in_each_dtype(recording_backend):
+    from fastlogreg import warmup
+
+    entry_points = _numba_entry_points()
+    assert {"sigmoid", "softmax_loss_grad", "softmax_hessp", "probit_loss_grad"} <= entry_points
+    lines = []
+    warmup.run(("float64", "float32"), "recording", fortran=True, report=lines.append)
+    for dtype in ("float64", "float32"):
+        called = {name for name, dt, _ in recording_backend if dt == dtype}
+        assert entry_points <= called, f"warmup misses {sorted(entry_points - called)} in {dtype}"
+    fused = {"logistic_loss_grad", "probit_loss_grad", "softmax_loss_grad", "logistic_hessp",
+             "softmax_hessp"}
+    assert {(name, "float32", "F") for name in fused} <= set(recording_backend)
+    assert len(lines) == 2 * (len(warmup.GROUPS) + 2) + 1  # + 2 Fortran lines per dtype
+    assert lines[-1].startswith("total ")
+
+
+def test_warmup_command_prints_one_line_per_group_and_a_total(recording_backend, monkeypatch, capsys):
+    import re
+
+    from fastlogreg import warmup
+
+    monkeypatch.setitem(_backend._loaded, "numba", _backend._loaded["recording"])
+    assert cli.main(["warmup", "--dtype", "float32"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    groups = [line for line in lines if line.startswith("numba float32 ")]
+    assert len(groups) == len(warmup.GROUPS)
+    assert all(re.search(r"\s\d+\.\d s$", line) for line in groups), groups
+    assert re.fullmatch(r"total \d+\.\d s", lines[-1]), lines[-1]
+    assert {dt for _, dt, _ in recording_backend} == {"float32"}
