@@ -132,9 +132,17 @@ def _bench(args):
               file=sys.stderr)
         return 2
 
+    def stream(rows, seconds):  # each case's rows as it finishes; the table comes at the end
+        for row in rows:
+            print(report.row_line(row, seconds), file=sys.stderr, flush=True)
+
+    if "numba" in backends:
+        print("note: the first run compiles each Numba kernel it times (5-30 s each, cached on "
+              "disk afterwards); `fastlogreg warmup` compiles them all ahead", file=sys.stderr)
     results = runner.run(
         cases, n_threads, backends, repeat, comparisons=not args.no_compare,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True), peak_seconds=peak_seconds,
+        on_rows=stream,
     )
     print(report.format_table(results))
     if args.json:

@@ -54,6 +54,55 @@ def test_bench_fit_case_agrees_with_the_reference_fit(tmp_path, capsys):
         assert row["status"] == "ok" and row["max_rel_diff"] <= 1e-6 and row["median"] > 0
 
 
+def test_bench_streams_each_row_to_stderr_before_the_table(monkeypatch, capsys):
+    """Every row reaches stderr as its case finishes, with the elapsed time; the table
+    (stdout) comes after all of them and is unchanged."""
+    import re
+
+    from fastlogreg.benchmarks import report
+
+    seen_at_table = []
+    format_table = report.format_table
+
+    def spy(results):
+        seen_at_table.append(capsys.readouterr())
+        return format_table(results)
+
+    monkeypatch.setattr(report, "format_table", spy)
+    status = cli.main(TINY + ["--kernel", "sigmoid", "--kernel", "logistic_loss_grad",
+                              "--dtype", "float64", "--threads", "1", "--backend", "numba"])
+    assert status == 0
+    (before,) = seen_at_table
+    assert before.out == ""  # nothing on stdout before the table
+    streamed = [line for line in before.err.splitlines() if line.startswith("[")
+                and not re.match(r"\[\d+/\d+\]", line)]
+    pattern = re.compile(r"\[ *(\d+\.\d) s\] (sigmoid 20000|logistic_loss_grad 5000x20) float64 "
+                         r"(ceiling|numpy|numba): \S+ (s|ms|us) \+- \d+%")
+    matches = [pattern.match(line) for line in streamed]
+    assert all(matches), streamed
+    assert [m.group(3) for m in matches] == ["ceiling", "numpy", "numba"] * 2
+    assert [m.group(2) for m in matches][::3] == ["sigmoid 20000", "logistic_loss_grad 5000x20"]
+    for m, line in zip(matches, streamed):
+        if m.group(3) == "numba":
+            assert "of ceiling" in line and "max rel diff" in line and line.endswith(", ok")
+    elapsed = [float(m.group(1)) for m in matches]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0
+    table = capsys.readouterr().out
+    assert "median +- spread" in table and table.count("sigmoid") >= 3
+
+
+def test_row_line_of_a_failed_row():
+    row = {"kernel": "softmax_loss_grad", "shape": [100, 5], "n_classes": 3, "dtype": "float32",
+           "backend": "c", "kind": "backend", "median": 2e-3, "spread": 1e-4, "gbps": 1.5,
+           "speedup_vs_reference": 4.0, "fraction_of_ceiling": 0.5, "max_rel_diff": float("inf"),
+           "status": "FAILED"}
+    from fastlogreg.benchmarks import report
+
+    assert report.row_line(row, 3.4) == (
+        "[    3.4 s] softmax_loss_grad 100x5 C=3 float32 c: 2 ms +- 5%, 1.5 GB/s, 4.00x vs numpy, "
+        "0.50 of ceiling, max rel diff inf, FAILED")
+
+
 def _broken_backend():
     """A fake backend whose fused binary kernel returns a loss 1% too large."""
     reference = _backend.resolve("numpy")
