@@ -5,6 +5,7 @@ Examples
 ``fastlogreg bench``                    about a minute: the headline kernels, both dtypes
 ``fastlogreg bench --full``             every kernel, shape, class count and backend
 ``fastlogreg bench --json r.json --plot r.png --threads 2``
+``fastlogreg warmup``                   compile every Numba kernel once (minutes, then cached)
 
 The exit status is 1 when any fastlogreg backend (or the reference) differs from the
 NumPy reference beyond its tolerance: a fast wrong kernel is not a result.
@@ -53,7 +54,32 @@ def _parser():
                        help="skip the scipy / scikit-learn / PyTorch comparison columns")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart (needs matplotlib)")
+    warm = sub.add_parser(
+        "warmup",
+        help="compile every Numba kernel now and cache it on disk (first use: minutes)",
+        description="Call every kernel of the Numba backend once on tiny arrays, so that "
+        "Numba compiles it and stores the machine code in its on-disk cache; later "
+        "processes (tests, benchmarks, fits) load it instead of compiling on first use. "
+        "Prints one line per kernel group and dtype with the seconds it took.",
+    )
+    warm.add_argument("--dtype", choices=("float64", "float32"), action="append", default=None,
+                      help="only this data dtype (repeatable; default: both)")
+    warm.add_argument("--fortran", action="store_true",
+                      help="also the fused kernels on Fortran-ordered X (e.g. from pandas)")
     return parser
+
+
+def _warmup(args):
+    from . import _backend, warmup
+
+    if "numba" not in _backend.available_backends():
+        print(f"fastlogreg warmup: the numba backend is not available "
+              f"({_backend.backend_info()['numba']}); nothing to compile", file=sys.stderr)
+        return 2
+    print("compiling the Numba kernels (cached on disk: a second run only loads them)", flush=True)
+    warmup.run(args.dtype or warmup.DTYPES, "numba", args.fortran,
+               report=lambda line: print(line, flush=True))
+    return 0
 
 
 def _bench(args):
@@ -106,9 +132,17 @@ def _bench(args):
               file=sys.stderr)
         return 2
 
+    def stream(rows, seconds):  # each case's rows as it finishes; the table comes at the end
+        for row in rows:
+            print(report.row_line(row, seconds), file=sys.stderr, flush=True)
+
+    if "numba" in backends:
+        print("note: the first run compiles each Numba kernel it times (5-30 s each, cached on "
+              "disk afterwards); `fastlogreg warmup` compiles them all ahead", file=sys.stderr)
     results = runner.run(
         cases, n_threads, backends, repeat, comparisons=not args.no_compare,
         progress=lambda msg: print(msg, file=sys.stderr, flush=True), peak_seconds=peak_seconds,
+        on_rows=stream,
     )
     print(report.format_table(results))
     if args.json:
@@ -128,6 +162,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "bench":
         return _bench(args)
+    if args.command == "warmup":
+        return _warmup(args)
     parser.print_help()
     return 2
 

@@ -54,6 +54,55 @@ def test_bench_fit_case_agrees_with_the_reference_fit(tmp_path, capsys):
         assert row["status"] == "ok" and row["max_rel_diff"] <= 1e-6 and row["median"] > 0
 
 
+def test_bench_streams_each_row_to_stderr_before_the_table(monkeypatch, capsys):
+    """Every row reaches stderr as its case finishes, with the elapsed time; the table
+    (stdout) comes after all of them and is unchanged."""
+    import re
+
+    from fastlogreg.benchmarks import report
+
+    seen_at_table = []
+    format_table = report.format_table
+
+    def spy(results):
+        seen_at_table.append(capsys.readouterr())
+        return format_table(results)
+
+    monkeypatch.setattr(report, "format_table", spy)
+    status = cli.main(TINY + ["--kernel", "sigmoid", "--kernel", "logistic_loss_grad",
+                              "--dtype", "float64", "--threads", "1", "--backend", "numba"])
+    assert status == 0
+    (before,) = seen_at_table
+    assert before.out == ""  # nothing on stdout before the table
+    streamed = [line for line in before.err.splitlines() if line.startswith("[")
+                and not re.match(r"\[\d+/\d+\]", line)]
+    pattern = re.compile(r"\[ *(\d+\.\d) s\] (sigmoid 20000|logistic_loss_grad 5000x20) float64 "
+                         r"(ceiling|numpy|numba): \S+ (s|ms|us) \+- \d+%")
+    matches = [pattern.match(line) for line in streamed]
+    assert all(matches), streamed
+    assert [m.group(3) for m in matches] == ["ceiling", "numpy", "numba"] * 2
+    assert [m.group(2) for m in matches][::3] == ["sigmoid 20000", "logistic_loss_grad 5000x20"]
+    for m, line in zip(matches, streamed):
+        if m.group(3) == "numba":
+            assert "of ceiling" in line and "max rel diff" in line and line.endswith(", ok")
+    elapsed = [float(m.group(1)) for m in matches]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0
+    table = capsys.readouterr().out
+    assert "median +- spread" in table and table.count("sigmoid") >= 3
+
+
+def test_row_line_of_a_failed_row():
+    row = {"kernel": "softmax_loss_grad", "shape": [100, 5], "n_classes": 3, "dtype": "float32",
+           "backend": "c", "kind": "backend", "median": 2e-3, "spread": 1e-4, "gbps": 1.5,
+           "speedup_vs_reference": 4.0, "fraction_of_ceiling": 0.5, "max_rel_diff": float("inf"),
+           "status": "FAILED"}
+    from fastlogreg.benchmarks import report
+
+    assert report.row_line(row, 3.4) == (
+        "[    3.4 s] softmax_loss_grad 100x5 C=3 float32 c: 2 ms +- 5%, 1.5 GB/s, 4.00x vs numpy, "
+        "0.50 of ceiling, max rel diff inf, FAILED")
+
+
 def _broken_backend():
     """A fake backend whose fused binary kernel returns a loss 1% too large."""
     reference = _backend.resolve("numpy")
@@ -168,3 +217,71 @@ def test_version_and_plain_text_help(capsys):
         cli.main(["--help"])
     out = capsys.readouterr().out
     assert "fastlogreg bench times every kernel" in out and "``" not in out
+
+
+# --------------------------------------------------------------------------- warmup
+def _recording_backend(calls):
+    """A backend that records (kernel, dtype, memory order of the first array) and
+    answers with the NumPy reference, so warm-up runs in milliseconds."""
+    reference = _backend.resolve("numpy")
+    module = types.SimpleNamespace()
+    for name in [n for n in dir(reference) if not n.startswith("_")]:
+        kernel = getattr(reference, name)
+        if not callable(kernel) or isinstance(kernel, type):
+            continue
+
+        def record(*args, _name=name, _kernel=kernel):
+            first = args[0]
+            order = "F" if first.flags.f_contiguous and not first.flags.c_contiguous else "C"
+            calls.append((_name, str(first.dtype), order))
+            return _kernel(*args)
+
+        setattr(module, name, record)
+    return module
+
+
+@pytest.fixture
+def recording_backend(monkeypatch):
+    calls = []
+    monkeypatch.setitem(_backend._MODULES, "recording", "not.a.module")
+    monkeypatch.setitem(_backend._loaded, "recording", _recording_backend(calls))
+    return calls
+
+
+def _numba_entry_points():
+    """Every kernel the Numba backend exports: the functions it builds with ``_with_threads``."""
+    nk = pytest.importorskip("fastlogreg.backends.numba_kernels")
+    wrapper = nk._with_threads(nk.elementwise, "sigmoid").__code__
+    return {name for name, obj in vars(nk).items() if getattr(obj, "__code__", None) is wrapper}
+
+
+def test_warmup_calls_every_numba_kernel_in_each_dtype(recording_backend):
+    from fastlogreg import warmup
+
+    entry_points = _numba_entry_points()
+    assert {"sigmoid", "softmax_loss_grad", "softmax_hessp", "probit_loss_grad"} <= entry_points
+    lines = []
+    warmup.run(("float64", "float32"), "recording", fortran=True, report=lines.append)
+    for dtype in ("float64", "float32"):
+        called = {name for name, dt, _ in recording_backend if dt == dtype}
+        assert entry_points <= called, f"warmup misses {sorted(entry_points - called)} in {dtype}"
+    fused = {"logistic_loss_grad", "probit_loss_grad", "softmax_loss_grad", "logistic_hessp",
+             "softmax_hessp"}
+    assert {(name, "float32", "F") for name in fused} <= set(recording_backend)
+    assert len(lines) == 2 * (len(warmup.GROUPS) + 2) + 1  # + 2 Fortran lines per dtype
+    assert lines[-1].startswith("total ")
+
+
+def test_warmup_command_prints_one_line_per_group_and_a_total(recording_backend, monkeypatch, capsys):
+    import re
+
+    from fastlogreg import warmup
+
+    monkeypatch.setitem(_backend._loaded, "numba", _backend._loaded["recording"])
+    assert cli.main(["warmup", "--dtype", "float32"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    groups = [line for line in lines if line.startswith("numba float32 ")]
+    assert len(groups) == len(warmup.GROUPS)
+    assert all(re.search(r"\s\d+\.\d s$", line) for line in groups), groups
+    assert re.fullmatch(r"total \d+\.\d s", lines[-1]), lines[-1]
+    assert {dt for _, dt, _ in recording_backend} == {"float32"}

@@ -23,8 +23,14 @@ from .contract import KERNELS
 try:
     from fastlogreg._c_kernels import ffi, lib
 except ImportError as exc:
+    from .. import _source_tree
+
     _why = str(exc)
     _error_file = os.path.join(os.path.dirname(os.path.dirname(__file__)), "_c_build_error.txt")
+    _checkout = _source_tree.unbuilt_checkout()
+    # A checkout with no build attempted is not a compiler problem: the wrong fastlogreg was imported.
+    if _checkout is not None and not os.path.exists(_error_file):
+        raise ImportError(f"C kernel not built: {_source_tree.explanation(_checkout)}") from exc
     if os.path.exists(_error_file):
         with open(_error_file, encoding="utf-8") as _f:
             _why = "the build failed: " + _f.read().strip()

@@ -101,6 +101,22 @@ def table_rows(results):
     return out
 
 
+def row_line(row, seconds):
+    """One finished row as a line, prefixed by ``seconds`` since the run started."""
+    (kernel, shape, dtype, backend, spread, gbps, speedup, ceiling, roofline, diff,
+     status) = table_rows({"rows": [row]})[0]
+    parts = [spread]
+    if row.get("median") and row["kind"] != "ceiling":
+        parts += [f"{gbps} GB/s", f"{speedup} vs numpy", f"{ceiling} of ceiling"]
+        if roofline != "-":
+            parts.append(f"{roofline} of roofline")
+    if diff != "-":
+        parts.append(f"max rel diff {diff}")
+    if status:
+        parts.append(status)
+    return f"[{seconds:7.1f} s] {kernel} {shape} {dtype} {backend}: " + ", ".join(parts)
+
+
 def format_table(results):
     """The whole report: header lines, then one aligned row per (case, candidate)."""
     rows = table_rows(results)

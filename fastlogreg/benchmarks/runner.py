@@ -158,10 +158,11 @@ def measure_peak(n_threads, repeat, seconds=_peak.TARGET_SECONDS):
 
 
 def run(cases, n_threads, backends=None, repeat=5, comparisons=True, progress=None,
-        check_ceiling=True, peak_seconds=_peak.TARGET_SECONDS):
+        check_ceiling=True, peak_seconds=_peak.TARGET_SECONDS, on_rows=None):
     """Run ``cases``; return ``{"environment": ..., "ceiling_check": ..., "peak_fma": ...,
     "rows": [...]}``. ``peak_seconds``: seconds per timed call of the peak FMA loop
-    (``None``: no peak, no roofline columns)."""
+    (``None``: no peak, no roofline columns). ``on_rows(rows, seconds)``, when given, gets
+    each case's rows as soon as the case is done, with the seconds since the run started."""
     from .environment import environment
 
     if backends is None:
@@ -187,7 +188,10 @@ def run(cases, n_threads, backends=None, repeat=5, comparisons=True, progress=No
         for i, case in enumerate(cases):
             if progress:
                 progress(f"[{i + 1}/{len(cases)}] {case.name} {case.dtype}")
-            rows += run_case(case, n_threads, backends, repeat, comparisons, on_data, peak_flops)
+            case_rows = run_case(case, n_threads, backends, repeat, comparisons, on_data, peak_flops)
+            rows += case_rows
+            if on_rows:
+                on_rows(case_rows, time.time() - started)
     finally:
         if limit is not None:
             limit.restore_original_limits()

@@ -1,0 +1,103 @@
+"""Compile every Numba kernel ahead of first use: ``fastlogreg warmup``.
+
+The Numba kernels compile on their first call for each argument type (5-30 s per
+kernel and dtype) and keep the machine code in Numba's on-disk cache (``cache=True``),
+so later processes load it in a fraction of a second. :func:`run` calls each public
+function once on tiny arrays, for each dtype, which compiles (or loads) exactly the
+specialisations that the public functions and :class:`fastlogreg.LogisticRegression`
+use on C-contiguous data; ``fortran=True`` adds the fused and Hessian-vector kernels on
+Fortran-ordered ``X`` (what ``validate_data`` keeps from, e.g., a pandas DataFrame).
+
+The C backend is compiled when the package is built and needs no warm-up.
+"""
+
+import time
+
+import numpy as np
+
+from . import functions as F
+
+DTYPES = ("float64", "float32")
+
+
+def _elementwise(dtype, backend, fortran):
+    z = np.linspace(-3.0, 3.0, 6, dtype=dtype).reshape(2, 3)
+    F.sigmoid(z, backend=backend)
+    F.log_sigmoid(z, backend=backend)
+    F.log_ndtr(z, backend=backend)
+    F.binary_cross_entropy(z[0], [0.0, 1.0, 1.0], backend=backend)
+
+
+def _rowwise(dtype, backend, fortran):
+    Z = np.linspace(-3.0, 3.0, 6, dtype=dtype).reshape(2, 3)
+    F.logsumexp(Z, backend=backend)
+    F.softmax(Z, backend=backend)
+    F.log_softmax(Z, backend=backend)
+    F.cross_entropy(Z, [0, 2], backend=backend)
+    F.cross_entropy(Z, np.full((2, 3), 1.0 / 3.0), backend=backend)  # probability rows
+    F.inner(Z, Z, backend=backend)
+    F.inner(Z, Z[0], backend=backend)  # one row against every row (a stride-0 view)
+    F.cosine_similarity(Z, Z, backend=backend)
+    F.cosine_similarity(Z, Z[0], backend=backend)
+
+
+def _design(dtype, fortran):
+    X = np.linspace(-1.0, 1.0, 12, dtype=dtype).reshape(4, 3)
+    return np.asfortranarray(X) if fortran else X
+
+
+def _binary(dtype, backend, fortran):
+    X = _design(dtype, fortran)
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    w = np.zeros(3)
+    F.logistic_loss_grad(X, y, w, backend=backend)
+    F.probit_loss_grad(X, y, w, backend=backend)
+    F.logistic_hessp(X, w, 0.0, np.ones(3), backend=backend)
+
+
+def _softmax(dtype, backend, fortran):
+    X = _design(dtype, fortran)
+    W = np.zeros((3, 3))
+    F.softmax_loss_grad(X, [0, 1, 2, 0], W, backend=backend)
+    F.softmax_hessp(X, W, None, np.ones((3, 3)), backend=backend)
+
+
+# (name, function): one line of output per group and dtype.
+GROUPS = (
+    ("elementwise (sigmoid, log_sigmoid, log_ndtr, binary_cross_entropy)", _elementwise),
+    ("row-wise (logsumexp, softmax, log_softmax, cross_entropy, inner, cosine)", _rowwise),
+    ("binary fused (logistic/probit_loss_grad, logistic_hessp)", _binary),
+    ("softmax fused (softmax_loss_grad, softmax_hessp)", _softmax),
+)
+
+
+def run(dtypes=DTYPES, backend="numba", fortran=False, report=print):
+    """Call every kernel of ``backend`` once per dtype; return the total seconds.
+
+    Parameters
+    ----------
+    dtypes : sequence of {"float64", "float32"}
+    backend : str
+        The backend whose kernels are called ("numba": the one that compiles).
+    fortran : bool
+        Also call the fused and Hessian-vector kernels on Fortran-ordered ``X``.
+    report : callable
+        Receives one line per group and dtype (elapsed seconds), then the total.
+
+    Returns
+    -------
+    float
+        Seconds for all groups.
+    """
+    start = time.perf_counter()
+    for dtype in dtypes:
+        for name, group in GROUPS:
+            layouts = (False, True) if fortran and group in (_binary, _softmax) else (False,)
+            for layout in layouts:
+                t0 = time.perf_counter()
+                group(np.dtype(dtype), backend, layout)
+                label = name + (", Fortran-ordered X" if layout else "")
+                report(f"{backend} {dtype:<7} {label:<76} {time.perf_counter() - t0:7.1f} s")
+    total = time.perf_counter() - start
+    report(f"total {total:.1f} s")
+    return total
