@@ -10,7 +10,7 @@ project = "fastlogreg"
 author = "fastlogreg developers"
 copyright = "fastlogreg developers"
 
-import fastlogreg
+import fastlogreg  # noqa: E402 (after the sys.path entry above)
 
 release = version = fastlogreg.__version__
 

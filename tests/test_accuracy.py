@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import fastlogreg as fl
+
 from conftest import assert_specials_exact
 
 mpmath.mp.dps = 60  # 60 significant digits: 1e-60 relative, far below any tolerance here
@@ -91,7 +92,7 @@ def sweep(dtype):
     return np.concatenate([-mags[::-1], np.zeros(1, dtype), mags]).astype(dtype)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def elementwise_oracle(name, dtype_name):
     """(x, hi, lo) for oracle ``name`` over :func:`sweep` of the dtype (computed once)."""
     x = sweep(np.dtype(dtype_name))
@@ -289,7 +290,7 @@ def row_sweep(dtype):
     return rows
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def row_oracle(dtype_name):
     """Per row: z, and float64 (hi, lo) pairs of lse, log_softmax, softmax, plus the
     allowance terms L = log1p(s) and kappa = sum_j p_j |z_j - m|."""
@@ -483,7 +484,8 @@ def test_rowwise_infinite_logits(backend, dtype):
     for row, lse, p, log_p in cases:
         z = np.array(row, dtype=dtype)
         assert fl.logsumexp(z, backend=backend) == lse, f"logsumexp({row})"
-        np.testing.assert_array_equal(fl.softmax(z, backend=backend), np.array(p, dtype), err_msg=f"softmax({row})")
+        np.testing.assert_array_equal(fl.softmax(z, backend=backend), np.array(p, dtype),
+                                      err_msg=f"softmax({row})")
         # -log 2 comes from libm's log1p, so it is promised to 1 ulp, not to the bit.
         assert_specials_exact(fl.log_softmax(z, backend=backend), np.array(log_p, dtype), 1,
                               f"log_softmax({row})")

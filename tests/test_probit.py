@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from conftest import SEED, assert_ulp_close
 import fastlogreg
 from fastlogreg import LogisticRegression
+
+from conftest import SEED, assert_ulp_close
 
 numba_kernels = pytest.importorskip("fastlogreg.backends.numba_kernels")
 

@@ -12,6 +12,7 @@ model's bytes over the case's ceiling bandwidth and its flops over that peak, an
 fraction ``roofline time / median``.
 """
 
+import functools
 import gc
 import time
 
@@ -21,8 +22,8 @@ from .. import _backend
 from . import ceiling as _ceiling
 from . import peak as _peak
 from . import timing
-from .roofline import kernel_model, roofline_seconds
 from .cases import relative_difference
+from .roofline import kernel_model, roofline_seconds
 
 
 def _copy(result):
@@ -80,7 +81,7 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
             diffs[label] = float("inf")
             print(f"  {label} raised {type(exc).__name__}: {exc}")
     X = prep.X
-    candidates = {"ceiling": lambda: _ceiling.read_pass(X, n_threads), "numpy": prep.reference}
+    candidates = {"ceiling": functools.partial(_ceiling.read_pass, X, n_threads), "numpy": prep.reference}
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         if np.isfinite(diffs[label]):
             candidates[label] = fn

@@ -10,7 +10,6 @@ import time
 
 import numpy as np
 
-
 #: Seconds to sleep before each timed call. OpenMP (libgomp, also inside PyTorch and the
 #: C backend) and OpenBLAS worker threads spin for a while after a parallel region;
 #: without a pause the candidate timed next shares the cores with the spinning threads
