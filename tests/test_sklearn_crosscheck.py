@@ -8,7 +8,8 @@ contiguous; the 2-D form is used here). Its ``l2_reg_strength`` is our ``l2`` an
 normalises by the sum of the sample weights, as we do.
 
 Tolerance: ``SKLEARN_RTOL = 1e-12`` (the fused kernels' float64 bound) relative to the
-loss and to the gradient's norm: two float64 evaluations of the same sums in different orders differ by a few n eps.
+loss and to the gradient's norm: two float64 evaluations of the same sums in different
+orders differ by a few n eps.
 """
 
 import numpy as np
