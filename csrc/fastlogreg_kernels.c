@@ -215,17 +215,6 @@ static inline double log_ndtr_d(double x)
     return x; /* NaN */
 }
 
-/* cond ? a : b without a branch (the sign of z and hard labels are unpredictable). */
-static inline double select_double(int cond, double a, double b)
-{
-    uint64_t ua, ub, mask = (uint64_t)0 - (uint64_t)(cond != 0);
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    ua = (ua & mask) | (ub & ~mask);
-    memcpy(&a, &ua, sizeof a);
-    return a;
-}
-
 /* ---- branch-free exp and log1p, so that loops over a block of rows vectorize ----
  * (as the Numba kernels' scalar.exp_nonpositive / log1p_nonnegative).  Bit casts go
  * through memcpy, which compilers turn into register moves. */
@@ -242,7 +231,7 @@ static const uint64_t SQRT_HALF_BITS = 0x3FE6A09E667F3BCDULL;
 /* exp(x) for x <= 0 (also -inf, NaN): k = round(x / ln 2), r = x - k ln 2 in about
  * [-ln2/2, ln2/2], exp(r) by its Taylor polynomial of degree 13 (truncation < 1e-17),
  * times 2^k in two factors so that subnormal results are right; x < -746 gives 0.
- * Within 2 ulp of exp (checked against mpmath, csrc/tools/check_kernels.py). */
+ * Within 2 ulp of exp. */
 FLR_INLINE double exp_nonpositive(double x)
 {
     double xc = x < -746.0 ? -746.0 : x;
@@ -298,8 +287,10 @@ FLR_INLINE double log1p_nonneg_inv(double x, double inv)
 /* log1p(x) for x in [0, 1] (also NaN): log1p_nonneg_inv with its own division. */
 FLR_INLINE double log1p_unit(double x) { return log1p_nonneg_inv(x, 1.0 / (1.0 + x)); }
 
-/* Binary cross-entropy and residual as logistic_point below, from the branch-free exp and
- * log1p and selections only: a loop over rows of this vectorizes. */
+/* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
+ * dl/dz = s(z) - y given e = exp(-|z|), from one log1p and one division; for hard labels
+ * one term vanishes exactly (y = 1: l = softplus(-z), r = -s(-z), no cancellation).  The
+ * branch-free log1p and selections only: a loop over rows of this vectorizes. */
 FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, double *residual)
 {
     double inv = 1.0 / (1.0 + e), l1 = log1p_nonneg_inv(e, inv), ei = e * inv;
@@ -315,28 +306,6 @@ FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, d
 FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *residual)
 {
     logistic_point_exp(z, exp_nonpositive(-fabs(z)), y, loss, residual);
-}
-
-/* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
- * dl/dz = s(z) - y, from one exp, one log1p and one division (e = exp(-|z|)); for hard
- * labels one term vanishes exactly (y = 1: l = softplus(-z), r = -s(-z), no cancellation).
- * Every candidate is computed and the right one selected, without branches. */
-static inline void logistic_point(double z, double y, double *loss, double *residual)
-{
-    double e = exp(-fabs(z));
-    double u = 1.0 + e, inv = 1.0 / u, ei = e * inv;
-    /* log1p(e) = log(u) + (e - (u - 1)) / u: u - 1 and e - (u - 1) are exact (e <= 1),
-     * so this is log1p to within an ulp, and log is cheaper than log1p. */
-    double l1 = log(u) + (e - (u - 1.0)) * inv;
-    double sp_pos = (z > 0.0 ? z : 0.0) + l1;  /* softplus(z) */
-    double sp_neg = (z < 0.0 ? -z : 0.0) + l1; /* softplus(-z) */
-    int nonneg = z >= 0.0;
-    double s_pos = select_double(nonneg, inv, ei); /* s(z) */
-    double s_neg = select_double(nonneg, ei, inv); /* s(-z) */
-    int one = y == 1.0, zero = y == 0.0;
-    double soft = y * sp_neg + (1.0 - y) * sp_pos;
-    *loss = select_double(one, sp_neg, select_double(zero, sp_pos, soft));
-    *residual = select_double(one, -s_neg, s_pos - y);
 }
 
 static const double INV_SQRT_2PI = 0.39894228040143267793994605993438;
