@@ -14,7 +14,8 @@ for every level.
 import numpy as np
 from scipy import special
 
-from fastlogreg.backends import c, reference as ref
+from fastlogreg.backends import c
+from fastlogreg.backends import reference as ref
 
 SHAPES = [(1, 1), (1, 5), (3, 1), (7, 2), (33, 13), (75, 8), (20, 16), (300, 37)]
 THREADS = (1, 3)
@@ -237,9 +238,9 @@ def reference_mismatches(dtype, shapes=SHAPES, seed=0):
 def _fused_inputs(dtype, n=20_000, d=37, C=4, seed=0):
     rng = np.random.default_rng(seed)
     X = (rng.standard_normal((n, d)) * 3).astype(dtype)
-    return dict(X=X, y=rng.choice([0.0, 1.0, 0.3], n), w=rng.standard_normal(d) * 0.3,
-                sw=rng.uniform(0, 2, n), W=rng.standard_normal((C, d)) * 0.3,
-                b=rng.standard_normal(C), lab=rng.integers(0, C, n))
+    return {"X": X, "y": rng.choice([0.0, 1.0, 0.3], n), "w": rng.standard_normal(d) * 0.3,
+            "sw": rng.uniform(0, 2, n), "W": rng.standard_normal((C, d)) * 0.3,
+            "b": rng.standard_normal(C), "lab": rng.integers(0, C, n)}
 
 
 def fused_results(dtype, n_threads=2):
