@@ -691,7 +691,7 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
         }
 }
 
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D is 4C-sized scratch, P holds
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D is 4C-sized scratch, P (p->R) holds
  * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
  * (a multiple of 4): the scores four rows at a time and four classes at a time where the
  * level has 32 registers (FLR_SCORE_QUAD), then pairs, then one (SFX(dot4x4) shares each
@@ -831,7 +831,7 @@ FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, 
     for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
 }
 
-/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P are 4C-sized scratch, R holds
+/* Rows [lo, hi) of H v into gW (C, d) and gb (C) (p->grad, grad_b); D, U, P are 4C-sized scratch, R holds
  * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks as in SFX(softmax_rows):
  * the scores of W_k and V_k of four rows in one sweep (SFX(dot4x2)), the block's
  * residuals into the gradient together (SFX(add_residuals)); the same sums in the same
