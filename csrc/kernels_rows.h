@@ -691,8 +691,8 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
         }
 }
 
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D is 4C-sized scratch, P (p->R) holds
- * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D is 4C-sized
+ * scratch, P (p->R) holds FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
  * (a multiple of 4): the scores four rows at a time and four classes at a time where the
  * level has 32 registers (FLR_SCORE_QUAD), then pairs, then one (SFX(dot4x4) shares each
  * load of a row between four classes and each load of W_k between four rows), the block's residuals wait in P and go into the
