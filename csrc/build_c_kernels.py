@@ -5,6 +5,7 @@ out-of-line mode: every call releases the GIL).  setup.py's build_ext adds ``-fo
 after checking that the compiler accepts it.  Flags:
 
 * default: ``-O3 -std=c11 -fno-trapping-math -fno-math-errno -ffp-contract=fast``
+  ``-Wall -Wextra -Wno-psabi``
   (portable: no -march; on x86-64 Linux with GCC the hot loops are compiled for the
   baseline, x86-64-v3 and x86-64-v4 and one is picked at load time);
 * ``FASTLOGREG_NATIVE=1`` at build time: also ``-march=native`` (one code path, for this
@@ -42,7 +43,10 @@ def compile_args():
     # exception flags nor errno); they let GCC if-convert and vectorize the row loops.
     # -ffp-contract=fast lets the FMA clones fuse a*b+c (-std=c11 alone forbids it): the
     # fused kernels are multiply-add loops, and a fused multiply-add is one rounding fewer.
-    args = ["-O3", "-std=c11", "-fno-trapping-math", "-fno-math-errno", "-ffp-contract=fast"]
+    # -Wno-psabi: GCC notes that passing 64-byte vectors by value changed ABI in GCC 4.6;
+    # those vector helpers are always inlined static functions, no call crosses an ABI.
+    args = ["-O3", "-std=c11", "-fno-trapping-math", "-fno-math-errno", "-ffp-contract=fast",
+            "-Wall", "-Wextra", "-Wno-psabi"]
     if _flag("FASTLOGREG_NATIVE"):
         args += ["-march=native", "-DFLR_NATIVE"]
     args += os.environ.get("FASTLOGREG_EXTRA_CFLAGS", "").split()

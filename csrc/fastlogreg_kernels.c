@@ -127,6 +127,17 @@ static inline int64_t chunk_start(int64_t n, int c, int k)
     return q * c + (c < r ? c : r);
 }
 
+/* The rows [lo, hi) of chunk c of k over n rows (the parallel scheme above). */
+struct flr_chunk {
+    int64_t lo, hi;
+};
+
+static inline struct flr_chunk chunk_rows(int64_t n, int c, int k)
+{
+    struct flr_chunk ch = {chunk_start(n, c, k), chunk_start(n, c + 1, k)};
+    return ch;
+}
+
 static inline int64_t pad8(int64_t m) { return (m + 7) & ~(int64_t)7; }
 
 /* Rows per softmax block: a multiple of 4, at most FLR_SOFTMAX_ROWS, the block of X at
@@ -144,6 +155,95 @@ static inline int64_t softmax_block(int64_t left, int64_t rows)
     int64_t nb = left & ~(int64_t)3;
     return nb < rows ? nb : rows;
 }
+
+/* The per-chunk buffer of a fused kernel: for each chunk its partial sums (reduced in
+ * chunk order afterwards) and its scratch rows, at these offsets (in doubles, -1: none)
+ * from the chunk's start.  The stride is a multiple of 8 doubles, so every chunk and every
+ * partial sum starts 64-byte aligned (no false sharing between threads). */
+struct flr_scratch {
+    int64_t grad;   /* gradient (or H v) of the coefficients: d (binary) or C d (softmax) */
+    int64_t grad_b; /* softmax: of the intercepts, C */
+    int64_t acc;    /* scalar sums: binary loss and grad_b (2), logistic H v of b (1), softmax loss (1) */
+    int64_t D, U, P; /* softmax: 4 rows of C (shifted scores, direction scores, exps) */
+    int64_t R;      /* softmax: FLR_SOFTMAX_ROWS rows of C (a block's residuals; P for loss_grad) */
+    int64_t stride; /* doubles per chunk */
+};
+
+/* A chunk's pointers into the buffer (NULL where the layout has none). */
+struct flr_part {
+    double *grad, *grad_b, *acc, *D, *U, *P, *R;
+};
+
+enum { FLR_FUSED_BINARY, FLR_FUSED_SOFTMAX, FLR_FUSED_SOFTMAX_HESSP };
+
+/* The layout of a kind of fused kernel for d features and C classes. */
+static struct flr_scratch scratch_layout(int kind, int64_t d, int64_t C)
+{
+    struct flr_scratch L = {0, -1, -1, -1, -1, -1, -1, 0};
+    if (kind == FLR_FUSED_BINARY) {
+        L.acc = pad8(d);
+        L.stride = L.acc + 8;
+        return L;
+    }
+    L.grad_b = pad8(C * d);
+    L.D = L.grad_b + pad8(C);
+    if (kind == FLR_FUSED_SOFTMAX) {
+        L.R = L.D + 4 * C;
+        L.acc = L.D + pad8((4 + FLR_SOFTMAX_ROWS) * C);
+        L.stride = L.acc + 8;
+    } else {
+        L.U = L.D + 4 * C;
+        L.P = L.D + 8 * C;
+        L.R = L.D + 12 * C;
+        L.stride = L.D + pad8((12 + FLR_SOFTMAX_ROWS) * C);
+    }
+    return L;
+}
+
+static inline double *part_at(double *chunk, int64_t offset) { return offset < 0 ? NULL : chunk + offset; }
+
+/* Chunk c's part of buf. */
+static struct flr_part scratch_part(double *buf, const struct flr_scratch *L, int c)
+{
+    double *base = buf + (int64_t)c * L->stride;
+    struct flr_part p = {part_at(base, L->grad), part_at(base, L->grad_b), part_at(base, L->acc),
+                         part_at(base, L->D),    part_at(base, L->U),      part_at(base, L->P),
+                         part_at(base, L->R)};
+    return p;
+}
+
+/* The arguments of a fused kernel besides X (float64, C-contiguous, as in
+ * fastlogreg_kernels.h); a binary kernel's scalar b and v_b are read through pointers. */
+struct flr_args {
+    int link;              /* binary: FLR_LINK_LOGIT or FLR_LINK_PROBIT */
+    int64_t C;             /* softmax: classes */
+    const double *y;       /* binary targets (n) */
+    const int64_t *labels; /* softmax hard labels (n), or NULL */
+    const double *Y;       /* softmax soft labels (n, C), or NULL */
+    const double *w;       /* coefficients: w (d) or W (C, d) */
+    const double *b;       /* intercept: b (1) or (C) */
+    const double *sw;      /* sample weights (n), or NULL (unit weights) */
+    const double *v;       /* Hessian-vector products: the direction v (d) or V (C, d) */
+    const double *v_b;     /* and its intercept part (1) or (C) */
+};
+
+/* What a fused kernel returns: out[k] (len[k] doubles) is the chunk-order sum of the
+ * partials at offset[k] of every chunk, k < count. */
+struct flr_outputs {
+    int count;
+    double *out[3];
+    int64_t offset[3], len[3];
+};
+
+/* A strided (rows, cols) array of data: element (i, j) at data[i * s0 + j * s1]. */
+struct flr_matrix_f64 {
+    const double *data;
+    int64_t rows, cols, s0, s1;
+};
+struct flr_matrix_f32 {
+    const float *data;
+    int64_t rows, cols, s0, s1;
+};
 
 /* count doubles, 64-byte aligned; *raw is what to free(). */
 static double *alloc_aligned(int64_t count, void **raw)
@@ -215,17 +315,6 @@ static inline double log_ndtr_d(double x)
     return x; /* NaN */
 }
 
-/* cond ? a : b without a branch (the sign of z and hard labels are unpredictable). */
-static inline double select_double(int cond, double a, double b)
-{
-    uint64_t ua, ub, mask = (uint64_t)0 - (uint64_t)(cond != 0);
-    memcpy(&ua, &a, sizeof ua);
-    memcpy(&ub, &b, sizeof ub);
-    ua = (ua & mask) | (ub & ~mask);
-    memcpy(&a, &ua, sizeof a);
-    return a;
-}
-
 /* ---- branch-free exp and log1p, so that loops over a block of rows vectorize ----
  * (as the Numba kernels' scalar.exp_nonpositive / log1p_nonnegative).  Bit casts go
  * through memcpy, which compilers turn into register moves. */
@@ -242,7 +331,7 @@ static const uint64_t SQRT_HALF_BITS = 0x3FE6A09E667F3BCDULL;
 /* exp(x) for x <= 0 (also -inf, NaN): k = round(x / ln 2), r = x - k ln 2 in about
  * [-ln2/2, ln2/2], exp(r) by its Taylor polynomial of degree 13 (truncation < 1e-17),
  * times 2^k in two factors so that subnormal results are right; x < -746 gives 0.
- * Within 2 ulp of exp (checked against mpmath, csrc/tools/check_kernels.py). */
+ * Within 2 ulp of exp. */
 FLR_INLINE double exp_nonpositive(double x)
 {
     double xc = x < -746.0 ? -746.0 : x;
@@ -298,8 +387,10 @@ FLR_INLINE double log1p_nonneg_inv(double x, double inv)
 /* log1p(x) for x in [0, 1] (also NaN): log1p_nonneg_inv with its own division. */
 FLR_INLINE double log1p_unit(double x) { return log1p_nonneg_inv(x, 1.0 / (1.0 + x)); }
 
-/* Binary cross-entropy and residual as logistic_point below, from the branch-free exp and
- * log1p and selections only: a loop over rows of this vectorizes. */
+/* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
+ * dl/dz = s(z) - y given e = exp(-|z|), from one log1p and one division; for hard labels
+ * one term vanishes exactly (y = 1: l = softplus(-z), r = -s(-z), no cancellation).  The
+ * branch-free log1p and selections only: a loop over rows of this vectorizes. */
 FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, double *residual)
 {
     double inv = 1.0 / (1.0 + e), l1 = log1p_nonneg_inv(e, inv), ei = e * inv;
@@ -315,28 +406,6 @@ FLR_INLINE void logistic_point_exp(double z, double e, double y, double *loss, d
 FLR_INLINE void logistic_point_vec(double z, double y, double *loss, double *residual)
 {
     logistic_point_exp(z, exp_nonpositive(-fabs(z)), y, loss, residual);
-}
-
-/* Binary cross-entropy l(z, y) = y softplus(-z) + (1-y) softplus(z) and its derivative
- * dl/dz = s(z) - y, from one exp, one log1p and one division (e = exp(-|z|)); for hard
- * labels one term vanishes exactly (y = 1: l = softplus(-z), r = -s(-z), no cancellation).
- * Every candidate is computed and the right one selected, without branches. */
-static inline void logistic_point(double z, double y, double *loss, double *residual)
-{
-    double e = exp(-fabs(z));
-    double u = 1.0 + e, inv = 1.0 / u, ei = e * inv;
-    /* log1p(e) = log(u) + (e - (u - 1)) / u: u - 1 and e - (u - 1) are exact (e <= 1),
-     * so this is log1p to within an ulp, and log is cheaper than log1p. */
-    double l1 = log(u) + (e - (u - 1.0)) * inv;
-    double sp_pos = (z > 0.0 ? z : 0.0) + l1;  /* softplus(z) */
-    double sp_neg = (z < 0.0 ? -z : 0.0) + l1; /* softplus(-z) */
-    int nonneg = z >= 0.0;
-    double s_pos = select_double(nonneg, inv, ei); /* s(z) */
-    double s_neg = select_double(nonneg, ei, inv); /* s(-z) */
-    int one = y == 1.0, zero = y == 0.0;
-    double soft = y * sp_neg + (1.0 - y) * sp_pos;
-    *loss = select_double(one, sp_neg, select_double(zero, sp_pos, soft));
-    *residual = select_double(one, -s_neg, s_pos - y);
 }
 
 static const double INV_SQRT_2PI = 0.39894228040143267793994605993438;
@@ -522,36 +591,30 @@ enum { FLR_LINK_LOGIT, FLR_LINK_PROBIT };
 
 /* The hot row loops of one ISA level, for T = double and T = float data
  * (kernels_rows.h); the kernels in kernels_impl.h call them through the active level. */
-#define FLR_ROWS_COMMON(T)                                                                         \
-    void (*apply_segment)(int op, const T *x, int64_t xs, double scale, T *out, int64_t os,       \
-                          int64_t len);                                                            \
-    void (*bce_segment)(const T *z, int64_t zs, const double *y, T *out, int64_t os, int64_t len); \
-    void (*binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const T *X, int64_t xs0,      \
-                        int64_t xs1, const double *y, const double *w, double b, const double *sw, \
-                        double *restrict g, double *acc);                                          \
-    void (*softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const T *X, int64_t xs0,    \
-                         int64_t xs1, const int64_t *labels, const double *Y, const double *W,     \
-                         const double *b, const double *sw, double *restrict gW,                   \
-                         double *restrict gb, double *D, double *P, double *loss_out);             \
-    void (*logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const T *X, int64_t xs0,        \
-                                int64_t xs1, const double *w, double b, const double *sw,          \
-                                const double *v, double v_b, double *restrict g, double *acc_out); \
-    void (*softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const T *X,           \
-                               int64_t xs0, int64_t xs1, const double *W, const double *b,         \
-                               const double *sw, const double *V, const double *v_b,               \
-                               double *restrict gW, double *restrict gb, double *D, double *U,     \
-                               double *P, double *R);
+/* The fused rows take X, the rows of their chunk, the call's arguments and the chunk's
+ * part of the buffer (partial sums and scratch). */
+#define FLR_ROWS_COMMON(T, M)                                                                          \
+    void (*apply_segment)(int op, const T *x, int64_t xs, double scale, T *out, int64_t os,           \
+                          int64_t len);                                                                \
+    void (*bce_segment)(const T *z, int64_t zs, const double *y, T *out, int64_t os, int64_t len);     \
+    void (*binary_rows)(const M *X, struct flr_chunk ch, const struct flr_args *a,                     \
+                        const struct flr_part *p);                                                     \
+    void (*softmax_rows)(const M *X, struct flr_chunk ch, const struct flr_args *a,                    \
+                         const struct flr_part *p);                                                    \
+    void (*logistic_hessp_rows)(const M *X, struct flr_chunk ch, const struct flr_args *a,             \
+                                const struct flr_part *p);                                             \
+    void (*softmax_hessp_rows)(const M *X, struct flr_chunk ch, const struct flr_args *a,              \
+                               const struct flr_part *p);
 #if defined(FLR_VECTOR)
-#define FLR_ROWS_MEMBERS(T)                                                                        \
-    FLR_ROWS_COMMON(T)                                                                             \
-    void (*binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,      \
-                               const T *X, int64_t xs0, const double *y, const double *w,          \
-                               double b, const double *sw, double *restrict g, double *acc);
+#define FLR_ROWS_MEMBERS(T, M)                                                                         \
+    FLR_ROWS_COMMON(T, M)                                                                              \
+    void (*binary_rows_narrow)(const M *X, struct flr_chunk ch, int64_t safe_end,                      \
+                               const struct flr_args *a, const struct flr_part *p);
 #else
-#define FLR_ROWS_MEMBERS(T) FLR_ROWS_COMMON(T)
+#define FLR_ROWS_MEMBERS(T, M) FLR_ROWS_COMMON(T, M)
 #endif
-struct flr_rows_f64 { FLR_ROWS_MEMBERS(double) };
-struct flr_rows_f32 { FLR_ROWS_MEMBERS(float) };
+struct flr_rows_f64 { FLR_ROWS_MEMBERS(double, struct flr_matrix_f64) };
+struct flr_rows_f32 { FLR_ROWS_MEMBERS(float, struct flr_matrix_f32) };
 struct flr_isa {
     const char *name; /* flr_instruction_set() */
     struct flr_rows_f64 f64;
@@ -637,16 +700,20 @@ const char *flr_instruction_set(void) { return flr_active->name; }
 
 #define ROWS flr_active->f64
 #define REAL double
+#define MATRIX struct flr_matrix_f64
 #define SFX(name) name##_f64
 #include "kernels_impl.h"
 #undef REAL
+#undef MATRIX
 #undef SFX
 #undef ROWS
 
 #define ROWS flr_active->f32
 #define REAL float
+#define MATRIX struct flr_matrix_f32
 #define SFX(name) name##_f32
 #include "kernels_impl.h"
 #undef REAL
+#undef MATRIX
 #undef SFX
 #undef ROWS

@@ -26,9 +26,11 @@ FLR_INLINE double SFX(dot2)(const REAL *u, int64_t us, const REAL *v, int64_t vs
 
 /* Apply op to every element of the (n, d) array; the n*d elements (row-major order) are
  * split into n_threads contiguous ranges, so a single long row is parallel too. */
-static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
-                            double scale, REAL *out, int64_t os0, int64_t os1, int n_threads)
+static int SFX(elementwise)(int op, const MATRIX *xm, double scale, REAL *out, int64_t os0, int64_t os1,
+                            int n_threads)
 {
+    const REAL *x = xm->data;
+    int64_t n = xm->rows, d = xm->cols, xs0 = xm->s0, xs1 = xm->s1;
     int nt = clamp_threads(n_threads);
     int64_t total = n * d;
     if (total <= 0) return 0;
@@ -51,19 +53,22 @@ static int SFX(elementwise)(int op, int64_t n, int64_t d, const REAL *x, int64_t
 int SFX(flr_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1, double scale,
                      REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(FLR_OP_SIGMOID, n, d, x, xs0, xs1, scale, out, os0, os1, n_threads);
+    MATRIX xm = {x, n, d, xs0, xs1};
+    return SFX(elementwise)(FLR_OP_SIGMOID, &xm, scale, out, os0, os1, n_threads);
 }
 
 int SFX(flr_log_sigmoid)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
                          REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(FLR_OP_LOG_SIGMOID, n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+    MATRIX xm = {x, n, d, xs0, xs1};
+    return SFX(elementwise)(FLR_OP_LOG_SIGMOID, &xm, 1.0, out, os0, os1, n_threads);
 }
 
 int SFX(flr_log_ndtr)(int64_t n, int64_t d, const REAL *x, int64_t xs0, int64_t xs1,
                       REAL *out, int64_t os0, int64_t os1, int n_threads)
 {
-    return SFX(elementwise)(FLR_OP_LOG_NDTR, n, d, x, xs0, xs1, 1.0, out, os0, os1, n_threads);
+    MATRIX xm = {x, n, d, xs0, xs1};
+    return SFX(elementwise)(FLR_OP_LOG_NDTR, &xm, 1.0, out, os0, os1, n_threads);
 }
 
 /* ------------------------------------------------------------------ row-wise */
@@ -225,14 +230,36 @@ int SFX(flr_cross_entropy)(int64_t n, int64_t C, const REAL *Z, int64_t zs0, int
 }
 
 
-static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
-                                 const double *y, const double *w, double b, const double *sw,
-                                 double *grad_w, double *result, int n_threads)
+/* Run rows(X, chunk, args, part) on each of the n_threads chunks of X's rows (in parallel
+ * when `work` is large enough) and sum the chunks' partials into the outputs. */
+static int SFX(run_fused)(void (*rows)(const MATRIX *, struct flr_chunk, const struct flr_args *,
+                                       const struct flr_part *),
+                          const MATRIX *X, const struct flr_args *args, const struct flr_scratch *L,
+                          int64_t work, int n_threads, const struct flr_outputs *o)
 {
     int nt = clamp_threads(n_threads);
-    int64_t dp = pad8(d), stride = dp + 8;
     void *raw;
-    double *part = alloc_aligned(nt * stride, &raw);
+    double *buf = alloc_aligned(nt * L->stride, &raw);
+    if (buf == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(work, nt))
+    for (int c = 0; c < nt; c++) {
+        struct flr_part part = scratch_part(buf, L, c);
+        rows(X, chunk_rows(X->rows, c, nt), args, &part);
+    }
+    for (int k = 0; k < o->count; k++) reduce_chunks(buf + o->offset[k], nt, L->stride, o->len[k], o->out[k]);
+    free(raw);
+    return 0;
+}
+
+static int SFX(binary_loss_grad)(int link, const MATRIX *X, const double *y, const double *w, double b,
+                                 const double *sw, double *grad_w, double *result, int n_threads)
+{
+    int nt = clamp_threads(n_threads);
+    int64_t n = X->rows, d = X->cols, xs0 = X->s0, xs1 = X->s1;
+    struct flr_scratch L = scratch_layout(FLR_FUSED_BINARY, d, 1);
+    struct flr_args a = {.link = link, .y = y, .w = w, .b = &b, .sw = sw};
+    void *raw;
+    double *part = alloc_aligned(nt * L.stride, &raw);
     if (part == NULL) return -1;
 #if defined(FLR_VECTOR)
     /* Narrow rows (d <= 16) are read as whole 8-lane vectors: rows below safe_end can be
@@ -240,20 +267,21 @@ static int SFX(binary_loss_grad)(int link, int64_t n, int64_t d, const REAL *X, 
     int narrow = d >= 1 && d <= 16 && (xs1 == 1 || d == 1) && xs0 >= d;
     int64_t over = (d > 8 ? 16 : 8) - d, safe_end = narrow ? n - (over + xs0 - 1) / xs0 : 0;
 #endif
+    (void)xs1;
 #pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * (d + 1), nt))
     for (int c = 0; c < nt; c++) {
-        double *g = part + c * stride;
-        int64_t lo = chunk_start(n, c, nt), hi = chunk_start(n, c + 1, nt);
+        struct flr_part p = scratch_part(part, &L, c);
+        struct flr_chunk ch = chunk_rows(n, c, nt);
 #if defined(FLR_VECTOR)
         if (narrow) {
-            ROWS.binary_rows_narrow(link, lo, hi, safe_end, d, X, xs0, y, w, b, sw, g, g + dp);
+            ROWS.binary_rows_narrow(X, ch, safe_end, &a, &p);
             continue;
         }
 #endif
-        ROWS.binary_rows(link, lo, hi, d, X, xs0, xs1, y, w, b, sw, g, g + dp);
+        ROWS.binary_rows(X, ch, &a, &p);
     }
-    reduce_chunks(part, nt, stride, d, grad_w);
-    reduce_chunks(part + dp, nt, stride, 2, result);
+    reduce_chunks(part + L.grad, nt, L.stride, d, grad_w);
+    reduce_chunks(part + L.acc, nt, L.stride, 2, result);
     free(raw);
     return 0;
 }
@@ -262,81 +290,47 @@ int SFX(flr_logistic_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0
                                 const double *y, const double *w, double b, const double *sample_weight,
                                 double *grad_w, double *result, int n_threads)
 {
-    return SFX(binary_loss_grad)(FLR_LINK_LOGIT, n, d, X, xs0, xs1, y, w, b, sample_weight,
-                                 grad_w, result, n_threads);
+    MATRIX Xm = {X, n, d, xs0, xs1};
+    return SFX(binary_loss_grad)(FLR_LINK_LOGIT, &Xm, y, w, b, sample_weight, grad_w, result, n_threads);
 }
 
 int SFX(flr_probit_loss_grad)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
                               const double *y, const double *w, double b, const double *sample_weight,
                               double *grad_w, double *result, int n_threads)
 {
-    return SFX(binary_loss_grad)(FLR_LINK_PROBIT, n, d, X, xs0, xs1, y, w, b, sample_weight,
-                                 grad_w, result, n_threads);
+    MATRIX Xm = {X, n, d, xs0, xs1};
+    return SFX(binary_loss_grad)(FLR_LINK_PROBIT, &Xm, y, w, b, sample_weight, grad_w, result, n_threads);
 }
 
-/* Per-chunk layout: gW (pad8(C*d)), gb (pad8(C)), scratch D (4C), P (FLR_SOFTMAX_ROWS C),
- * loss (8). */
 int SFX(flr_softmax_loss_grad)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
                                const int64_t *labels, const double *Y, const double *W, const double *b,
                                const double *sw, double *grad_W, double *grad_b, double *result, int n_threads)
 {
-    int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), o_loss = o_scr + pad8((4 + FLR_SOFTMAX_ROWS) * C);
-    int64_t stride = o_loss + 8;
-    void *raw;
-    double *part = alloc_aligned(nt * stride, &raw);
-    if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * C * (d + 1), nt))
-    for (int c = 0; c < nt; c++) {
-        double *gW = part + c * stride;
-        ROWS.softmax_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1, labels, Y,
-                          W, b, sw, gW, gW + o_gb, gW + o_scr, gW + o_scr + 4 * C, gW + o_loss);
-    }
-    reduce_chunks(part, nt, stride, C * d, grad_W);
-    reduce_chunks(part + o_gb, nt, stride, C, grad_b);
-    reduce_chunks(part + o_loss, nt, stride, 1, result);
-    free(raw);
-    return 0;
+    MATRIX Xm = {X, n, d, xs0, xs1};
+    struct flr_scratch L = scratch_layout(FLR_FUSED_SOFTMAX, d, C);
+    struct flr_args a = {.C = C, .labels = labels, .Y = Y, .w = W, .b = b, .sw = sw};
+    struct flr_outputs o = {3, {grad_W, grad_b, result}, {L.grad, L.grad_b, L.acc}, {C * d, C, 1}};
+    return SFX(run_fused)(ROWS.softmax_rows, &Xm, &a, &L, n * C * (d + 1), n_threads, &o);
 }
 
 int SFX(flr_logistic_hessp)(int64_t n, int64_t d, const REAL *X, int64_t xs0, int64_t xs1,
                             const double *w, double b, const double *sw, const double *v, double v_b,
                             double *hv, double *result, int n_threads)
 {
-    int nt = clamp_threads(n_threads);
-    int64_t dp = pad8(d), stride = dp + 8;
-    void *raw;
-    double *part = alloc_aligned(nt * stride, &raw);
-    if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * (d + 1), nt))
-    for (int c = 0; c < nt; c++) {
-        double *g = part + c * stride;
-        ROWS.logistic_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, X, xs0, xs1,
-                                 w, b, sw, v, v_b, g, g + dp);
-    }
-    reduce_chunks(part, nt, stride, d, hv);
-    reduce_chunks(part + dp, nt, stride, 1, result);
-    free(raw);
-    return 0;
+    MATRIX Xm = {X, n, d, xs0, xs1};
+    struct flr_scratch L = scratch_layout(FLR_FUSED_BINARY, d, 1);
+    struct flr_args a = {.w = w, .b = &b, .sw = sw, .v = v, .v_b = &v_b};
+    struct flr_outputs o = {2, {hv, result}, {L.grad, L.acc}, {d, 1}};
+    return SFX(run_fused)(ROWS.logistic_hessp_rows, &Xm, &a, &L, n * (d + 1), n_threads, &o);
 }
 
 int SFX(flr_softmax_hessp)(int64_t n, int64_t d, int64_t C, const REAL *X, int64_t xs0, int64_t xs1,
                            const double *W, const double *b, const double *sw, const double *V,
                            const double *v_b, double *hv, double *hv_b, int n_threads)
 {
-    int nt = clamp_threads(n_threads);
-    int64_t o_gb = pad8(C * d), o_scr = o_gb + pad8(C), stride = o_scr + pad8((12 + FLR_SOFTMAX_ROWS) * C);
-    void *raw;
-    double *part = alloc_aligned(nt * stride, &raw);
-    if (part == NULL) return -1;
-#pragma omp parallel for num_threads(nt) schedule(static, 1) if (go_parallel(n * C * (d + 1), nt))
-    for (int c = 0; c < nt; c++) {
-        double *gW = part + c * stride, *D = gW + o_scr;
-        ROWS.softmax_hessp_rows(chunk_start(n, c, nt), chunk_start(n, c + 1, nt), d, C, X, xs0, xs1,
-                                W, b, sw, V, v_b, gW, gW + o_gb, D, D + 4 * C, D + 8 * C, D + 12 * C);
-    }
-    reduce_chunks(part, nt, stride, C * d, hv);
-    reduce_chunks(part + o_gb, nt, stride, C, hv_b);
-    free(raw);
-    return 0;
+    MATRIX Xm = {X, n, d, xs0, xs1};
+    struct flr_scratch L = scratch_layout(FLR_FUSED_SOFTMAX_HESSP, d, C);
+    struct flr_args a = {.C = C, .w = W, .b = b, .sw = sw, .v = V, .v_b = v_b};
+    struct flr_outputs o = {2, {hv, hv_b}, {L.grad, L.grad_b}, {C * d, C}};
+    return SFX(run_fused)(ROWS.softmax_hessp_rows, &Xm, &a, &L, n * C * (d + 1), n_threads, &o);
 }

@@ -55,18 +55,22 @@
 #endif
 
 #define REAL double
+#define MATRIX struct flr_matrix_f64
 #define FLR_F32 0
 #define SFX(name) FLR_CAT3(name, _f64, FLR_ISA)
 #include "kernels_rows.h"
 #undef REAL
+#undef MATRIX
 #undef FLR_F32
 #undef SFX
 
 #define REAL float
+#define MATRIX struct flr_matrix_f32
 #define FLR_F32 1
 #define SFX(name) FLR_CAT3(name, _f32, FLR_ISA)
 #include "kernels_rows.h"
 #undef REAL
+#undef MATRIX
 #undef FLR_F32
 #undef SFX
 

@@ -406,10 +406,15 @@ FLR_INLINE void SFX(block_update)(double *restrict g, const double *rb, const RE
  * sweep over g, while the block is still in L1 -- X is read from memory once.  Other
  * column strides (e.g. Fortran order): the scores by a column sweep over the block.
  * Every sum is taken in row order: the result does not depend on the block size. */
-static void SFX(binary_rows)(int link, int64_t lo, int64_t hi, int64_t d, const REAL *X,
-                             int64_t xs0, int64_t xs1, const double *y, const double *w, double b,
-                             const double *sw, double *restrict g, double *acc)
+static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
+                             const struct flr_part *p)
 {
+    const REAL *X = Xm->data;
+    int64_t d = Xm->cols, xs0 = Xm->s0, xs1 = Xm->s1, lo = ch.lo, hi = ch.hi;
+    int link = a->link;
+    const double *y = a->y, *w = a->w, *sw = a->sw;
+    double b = a->b[0];
+    double *restrict g = p->grad, *acc = p->acc;
     double zb[FLR_MAX_BLOCK], lb[FLR_MAX_BLOCK], rb[FLR_MAX_BLOCK];
     int64_t rows = SFX(binary_block_rows)(d);
     int unit = xs1 == 1 || d <= 1;
@@ -482,11 +487,15 @@ FLR_INLINE void SFX(narrow_row)(const REAL *x, int safe, int64_t d, const int wi
  * (SFX(block_pointwise)); (3) the loss and grad_b sums in 8 lanes (lane = row - lo mod 8;
  * the rows after the chunk's last full 8 added in row order) and g += r_k x_k in row order.
  * A row is read whole past its end only below `safe_end`, where the read stays inside X. */
-FLR_INLINE void SFX(narrow_body)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
-                                 const int wide, const REAL *X, int64_t xs0, const double *y,
-                                 const double *w, double b, const double *sw, double *restrict g,
-                                 double *acc)
+FLR_INLINE void SFX(narrow_body)(const MATRIX *Xm, struct flr_chunk ch, int64_t safe_end, const int wide,
+                                 const struct flr_args *a, const struct flr_part *p)
 {
+    const REAL *X = Xm->data;
+    int64_t d = Xm->cols, xs0 = Xm->s0, lo = ch.lo, hi = ch.hi;
+    int link = a->link;
+    const double *y = a->y, *w = a->w, *sw = a->sw;
+    double b = a->b[0];
+    double *restrict g = p->grad, *acc = p->acc;
     double zb[FLR_NARROW_BLOCK], lb[FLR_NARROW_BLOCK], rb[FLR_NARROW_BLOCK], wpad[16];
     flr_v8d xb[FLR_NARROW_BLOCK][2];
     flr_v8l mlo, mhi;
@@ -546,23 +555,21 @@ FLR_INLINE void SFX(narrow_body)(int link, int64_t lo, int64_t hi, int64_t safe_
     acc[1] = sum8(gbv) + gb_tail;
 }
 
-static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
-                                    const REAL *X, int64_t xs0, const double *y, const double *w,
-                                    double b, const double *sw, double *restrict g, double *acc)
+static void SFX(binary_rows_narrow)(const MATRIX *X, struct flr_chunk ch, int64_t safe_end,
+                                    const struct flr_args *a, const struct flr_part *p)
 {
-    if (d > 8) SFX(narrow_body)(link, lo, hi, safe_end, d, 1, X, xs0, y, w, b, sw, g, acc);
-    else SFX(narrow_body)(link, lo, hi, safe_end, d, 0, X, xs0, y, w, b, sw, g, acc);
+    if (X->cols > 8) SFX(narrow_body)(X, ch, safe_end, 1, a, p);
+    else SFX(narrow_body)(X, ch, safe_end, 0, a, p);
 }
 #elif defined(FLR_VECTOR)
 /* Narrow X on levels with 4-lane vectors: the blocks of SFX(binary_rows), whose 4-lane
  * dot products already cover a row in one to four vectors (the 8-lane narrow body above
  * is split into register pairs there, which GCC keeps on the stack: 4-5x slower). */
-static void SFX(binary_rows_narrow)(int link, int64_t lo, int64_t hi, int64_t safe_end, int64_t d,
-                                    const REAL *X, int64_t xs0, const double *y, const double *w,
-                                    double b, const double *sw, double *restrict g, double *acc)
+static void SFX(binary_rows_narrow)(const MATRIX *X, struct flr_chunk ch, int64_t safe_end,
+                                    const struct flr_args *a, const struct flr_part *p)
 {
     (void)safe_end;
-    SFX(binary_rows)(link, lo, hi, d, X, xs0, 1, y, w, b, sw, g, acc);
+    SFX(binary_rows)(X, ch, a, p);
 }
 #endif
 /* ------------------------------------------------------------------ fused softmax */
@@ -684,20 +691,22 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
         }
 }
 
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss; D is 4C-sized scratch, P holds
- * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D is 4C-sized
+ * scratch, P (p->R) holds FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
  * (a multiple of 4): the scores four rows at a time and four classes at a time where the
  * level has 32 registers (FLR_SCORE_QUAD), then pairs, then one (SFX(dot4x4) shares each
  * load of a row between four classes and each load of W_k between four rows), the block's residuals wait in P and go into the
  * gradient together (SFX(add_residuals)).  Every sum keeps the row-at-a-time order (the
  * dot products are bit-identical to SFX(dot), the updates are applied in row order), so
  * the result does not depend on the grouping. */
-static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
-                              int64_t xs0, int64_t xs1, const int64_t *labels, const double *Y,
-                              const double *W, const double *b, const double *sw,
-                              double *restrict gW, double *restrict gb, double *D, double *P,
-                              double *loss_out)
+static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
+                              const struct flr_part *p)
 {
+    const REAL *X = Xm->data;
+    int64_t d = Xm->cols, xs0 = Xm->s0, xs1 = Xm->s1, lo = ch.lo, hi = ch.hi, C = a->C;
+    const int64_t *labels = a->labels;
+    const double *Y = a->Y, *W = a->w, *b = a->b, *sw = a->sw;
+    double *restrict gW = p->grad, *restrict gb = p->grad_b, *D = p->D, *P = p->R, *loss_out = p->acc;
     double loss = 0.0;
     for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
@@ -767,11 +776,14 @@ static void SFX(softmax_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, cons
  * block's rows in one sweep (dot4x2), (2) the weights h = s(z) s(-z) = e / (1 + e)^2,
  * e = exp(-|z|) (exact in the tails), times x.v + v_b, in a loop that vectorizes,
  * (3) g += (h u)_k x_k in row order while the block is in L1. */
-static void SFX(logistic_hessp_rows)(int64_t lo, int64_t hi, int64_t d, const REAL *X,
-                                     int64_t xs0, int64_t xs1, const double *w, double b,
-                                     const double *sw, const double *v, double v_b,
-                                     double *restrict g, double *acc_out)
+static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
+                                     const struct flr_part *p)
 {
+    const REAL *X = Xm->data;
+    int64_t d = Xm->cols, xs0 = Xm->s0, xs1 = Xm->s1, lo = ch.lo, hi = ch.hi;
+    const double *w = a->w, *sw = a->sw, *v = a->v;
+    double b = a->b[0], v_b = a->v_b[0];
+    double *restrict g = p->grad, *acc_out = p->acc;
     double zb[FLR_MAX_BLOCK], ub[FLR_MAX_BLOCK];
     int64_t rows = SFX(binary_block_rows)(d);
     int unit = xs1 == 1 || d <= 1;
@@ -819,17 +831,18 @@ FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, 
     for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
 }
 
-/* Rows [lo, hi) of H v into gW (C, d) and gb (C); D, U, P are 4C-sized scratch, R holds
+/* Rows [lo, hi) of H v into gW (C, d) and gb (C) (p->grad, grad_b); D, U, P are 4C-sized scratch, R holds
  * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks as in SFX(softmax_rows):
  * the scores of W_k and V_k of four rows in one sweep (SFX(dot4x2)), the block's
  * residuals into the gradient together (SFX(add_residuals)); the same sums in the same
  * order as one row at a time. */
-static void SFX(softmax_hessp_rows)(int64_t lo, int64_t hi, int64_t d, int64_t C, const REAL *X,
-                                    int64_t xs0, int64_t xs1, const double *W, const double *b,
-                                    const double *sw, const double *V, const double *v_b,
-                                    double *restrict gW, double *restrict gb, double *D,
-                                    double *U, double *P, double *R)
+static void SFX(softmax_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
+                                    const struct flr_part *p)
 {
+    const REAL *X = Xm->data;
+    int64_t d = Xm->cols, xs0 = Xm->s0, xs1 = Xm->s1, lo = ch.lo, hi = ch.hi, C = a->C;
+    const double *W = a->w, *b = a->b, *sw = a->sw, *V = a->v, *v_b = a->v_b;
+    double *restrict gW = p->grad, *restrict gb = p->grad_b, *D = p->D, *U = p->U, *P = p->P, *R = p->R;
     for (int64_t j = 0; j < C * d; j++) gW[j] = 0.0;
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
     int64_t i = lo;
