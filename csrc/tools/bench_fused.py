@@ -72,8 +72,8 @@ def main():
     ap.add_argument("--d", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
-    from fastlogreg.backends import reference as ref
     import fastlogreg.backends.numba_kernels as nb
+    from fastlogreg.backends import reference as ref
 
     with tempfile.TemporaryDirectory() as tmp:
         c_port = load(build(tmp, "portable", False), "portable")
@@ -90,13 +90,13 @@ def main():
         X = X64 if dtype == np.float64 else X64.astype(np.float32)
         grads = {}
 
-        def kernel(mod, key):
+        def kernel(mod, key, X=X, grads=grads):
             g = grads.setdefault(key, np.empty(a.d))
             return lambda: mod.logistic_loss_grad(X, y, w, 0.1, sw, g, nt)
 
         fns = {"c-portable": kernel(c_port, "c-portable"), "c-native": kernel(c_nat, "c-native"),
                "numba": kernel(nb, "numba"), "numpy": kernel(ref, "numpy"),
-               "read-pass": lambda: read_pass(X, nt)}
+               "read-pass": lambda X=X: read_pass(X, nt)}
         results = {k: f() for k, f in fns.items()}  # warm-up (Numba compiles)
         rtol = 1e-12 if dtype == np.float64 else 1e-5
         for k in ("c-portable", "c-native", "numba"):

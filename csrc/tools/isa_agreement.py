@@ -17,11 +17,11 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_fused import CSRC, load  # noqa: E402
-
 import glob  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+
+from bench_fused import CSRC, load  # noqa: E402
 
 
 def build(tmp, tag, cflags):

@@ -56,8 +56,9 @@ def main():
         for got, want in zip(outs, serial_ref):
             assert np.array_equal(got[0], want), "concurrent result differs from the serial one"
     ratio = [s / cc for s, cc in zip(t_serial, t_conc)]
-    print(f"serial     median {statistics.median(t_serial) * 1e3:7.1f} ms  (min {min(t_serial) * 1e3:.1f}, max {max(t_serial) * 1e3:.1f})")
-    print(f"concurrent median {statistics.median(t_conc) * 1e3:7.1f} ms  (min {min(t_conc) * 1e3:.1f}, max {max(t_conc) * 1e3:.1f})")
+    for name, t in (("serial    ", t_serial), ("concurrent", t_conc)):
+        print(f"{name} median {statistics.median(t) * 1e3:7.1f} ms  "
+              f"(min {min(t) * 1e3:.1f}, max {max(t) * 1e3:.1f})")
     print(f"serial / concurrent per repetition: median {statistics.median(ratio):.2f} "
           f"(min {min(ratio):.2f}, max {max(ratio):.2f}); results bit-identical to serial: yes")
 
