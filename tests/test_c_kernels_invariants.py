@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _interpreter import run_python
 
 import fastlogreg
+
+from _interpreter import run_python
 
 REPO = Path(__file__).resolve().parents[1]
 CSRC = REPO / "csrc"
