@@ -1,6 +1,10 @@
-"""The Numba backend's code-generation hint reaches LLVM: a function that calls
-``scalar.prefer_512_bit_vectors()`` carries the two function attributes in its IR, and
-one that does not call it carries neither (so the hint is per function, not global)."""
+"""The Numba backend's code: the code-generation hint reaches LLVM (a function that
+calls ``scalar.prefer_512_bit_vectors()`` carries the two function attributes in its IR,
+and one that does not call it carries neither, so the hint is per function, not global),
+and no function of the kernel modules takes more than ``_MAX_PARAMETERS`` parameters."""
+
+import ast
+import pathlib
 
 import numpy as np
 import pytest
@@ -35,3 +39,36 @@ def test_wide_vector_hint_is_set_on_the_calling_function_only():
     for attribute in scalar._WIDE_VECTOR_ATTRIBUTES:
         assert attribute in hinted_ir
         assert attribute not in plain_ir
+
+
+# Related arrays and flags travel as tuples (Numba passes a tuple's members as it would
+# separate arguments), so a kernel's signature stays readable.
+_MAX_PARAMETERS = 10
+_KERNEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "fastlogreg" / "backends" / "numba_kernels"
+
+
+def _parameter_counts(source):
+    """(name, line, number of parameters) of every function and lambda in ``source``."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            count = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
+            count += (a.vararg is not None) + (a.kwarg is not None)
+            yield getattr(node, "name", "<lambda>"), node.lineno, count
+
+
+def test_parameter_count_scan_counts_every_kind_of_parameter():
+    source = "def f(a, /, b, *c, d, **e):\n    g = lambda x, y: x\n"
+    assert sorted(_parameter_counts(source)) == [("<lambda>", 2, 2), ("f", 1, 5)]
+
+
+def test_no_numba_kernel_function_takes_more_than_ten_parameters():
+    modules = sorted(_KERNEL_DIR.glob("*.py"))
+    assert {"fused.py", "hessp.py", "elementwise.py"} <= {m.name for m in modules}
+    too_many = [
+        f"{module.name}:{line} {name} takes {count}"
+        for module in modules
+        for name, line, count in _parameter_counts(module.read_text())
+        if count > _MAX_PARAMETERS
+    ]
+    assert not too_many, f"more than {_MAX_PARAMETERS} parameters: {too_many}"

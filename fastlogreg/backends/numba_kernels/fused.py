@@ -58,6 +58,22 @@ def row_weights(sample_weight, rows):
     return sample_weight if sample_weight.shape[0] > 0 else np.empty(rows)
 
 
+@jit
+def weight_rows(weights, lo, hi):
+    """The weights of rows ``[lo, hi)``: ``weights`` is ``(sw, weighted)``, and an unweighted
+    call keeps its placeholder whole (see :func:`row_weights`)."""
+    sw, weighted = weights
+    return sw[lo:hi] if weighted else sw, weighted
+
+
+@jit
+def target_rows(targets, lo, hi):
+    """The class targets of rows ``[lo, hi)``: ``targets`` is ``(labels, Y, use_labels)``,
+    labels (n,) int64 or probability rows Y (n, C); the unused one (empty) stays whole."""
+    labels, Y, use_labels = targets
+    return labels[lo:hi] if use_labels else labels, Y if use_labels else Y[lo:hi], use_labels
+
+
 @jit_register_block
 def _scores4(X, i, w, b, z):
     """z[i:i+4] = X[i:i+4] @ w + b: four rows share each load of w."""
@@ -534,11 +550,16 @@ def shifted_exp(Zt, n, m, s, argmax, Et):
 
 
 @jit_block
-def _softmax_pointwise(Dt, Et, n, m, s, argmax, labels, Y, sw, weighted, use_labels, lse, inv):
+def _softmax_pointwise(Dt, Et, n, row_buffers, targets, weights):
     """Loss and residuals of a block (vectorised over rows). Dt holds z - max, Et exp of
-    it, s the non-argmax sum; on exit Et holds the weighted residuals. Returns the
-    weighted loss sum. ``m`` is reused as scratch."""
+    it; ``row_buffers`` is ``(m, s, argmax, lse, inv)``, each (>= n,), with s the
+    non-argmax sum (:func:`shifted_exp`) and ``m`` reused as scratch. ``targets`` and
+    ``weights`` are the block's (:func:`target_rows`, :func:`weight_rows`). On exit Et
+    holds the weighted residuals. Returns the weighted loss sum."""
     scalar.prefer_512_bit_vectors()
+    m, s, argmax, lse, inv = row_buffers
+    labels, Y, use_labels = targets
+    sw, weighted = weights
     C = Dt.shape[0]
     loss = 0.0
     for i in range(n):
@@ -577,12 +598,15 @@ def _softmax_pointwise(Dt, Et, n, m, s, argmax, labels, Y, sw, weighted, use_lab
 
 
 @jit_block
-def _softmax_chunk(X, labels, Y, C, W, b, sw, weighted, use_labels, G, gb, Zt, Et, m, s, argmax, lse, inv):
+def _softmax_chunk(X, targets, weights, C, W, b, G, gb, buffers):
     """Partial sums of the rows of X (a chunk), block by block: returns the weighted loss
-    sum, adds the gradient to G (Cp, >= d) and gb. W, b, G and the (Cp, rows) buffers
-    are padded from the C classes to Cp (:func:`pad_classes`; Et's padding rows are
-    zero); the buffers are used whole (C-contiguous, so the loops over a block's rows
-    vectorise)."""
+    sum, adds the gradient to G (Cp, >= d) and gb. ``targets`` and ``weights`` are the
+    chunk's (:func:`target_rows`, :func:`weight_rows`); ``buffers`` is
+    ``(Zt, Et, m, s, argmax, lse, inv)``, Zt and Et (Cp, rows), the others (rows,).
+    W, b, G and the (Cp, rows) buffers are padded from the C classes to Cp
+    (:func:`pad_classes`; Et's padding rows are zero); the buffers are used whole
+    (C-contiguous, so the loops over a block's rows vectorise)."""
+    Zt, Et, m, s, argmax, lse, inv = buffers
     n = X.shape[0]
     rows = m.shape[0]
     loss = 0.0
@@ -596,10 +620,8 @@ def _softmax_chunk(X, labels, Y, C, W, b, sw, weighted, use_labels, G, gb, Zt, E
         pf = class_scores(Xb, W, b, Zt, pf, pf_end, group_lines // 2)
         shifted_exp(Zt[:C], nb, m, s, argmax, Et[:C])
         loss += _softmax_pointwise(
-            Zt[:C], Et[:C], nb, m, s, argmax,
-            labels[lo:hi] if use_labels else labels,
-            Y if use_labels else Y[lo:hi],
-            sw[lo:hi] if weighted else sw, weighted, use_labels, lse, inv,
+            Zt[:C], Et[:C], nb, (m, s, argmax, lse, inv),
+            target_rows(targets, lo, hi), weight_rows(weights, lo, hi),
         )
         pf = class_update(Xb, Et, G, gb, pf, pf_end, group_lines - group_lines // 2)
     return loss
@@ -629,10 +651,9 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
         lse = np.empty(rows)
         inv = np.empty(rows)
         chunk_loss[c] = _softmax_chunk(
-            X[lo:hi], labels[lo:hi] if use_labels else labels,
-            Y if use_labels else Y[lo:hi], C, Wp, bp,
-            sw_rows[lo:hi] if weighted else sw_rows, weighted, use_labels,
-            chunk_grad_W[c], chunk_grad_b[c], Zt, Et, m, s, argmax, lse, inv,
+            X[lo:hi], target_rows((labels, Y, use_labels), lo, hi),
+            weight_rows((sw_rows, weighted), lo, hi), C, Wp, bp,
+            chunk_grad_W[c], chunk_grad_b[c], (Zt, Et, m, s, argmax, lse, inv),
         )
     grad_W[:] = 0.0
     grad_b[:] = 0.0

@@ -21,6 +21,7 @@ from .fused import (
     rank_update,
     row_weights,
     shifted_exp,
+    weight_rows,
 )
 
 
@@ -141,7 +142,13 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
 
 
 @jit_block
-def _softmax_hessp_chunk(X, C, W, b, sw, weighted, V, v_b, G, gb, Zt, Et, Ut, m, s, argmax, pu):
+def _softmax_hessp_chunk(X, C, W, b, weights, V, v_b, G, gb, buffers):
+    """Partial sums of the rows of X (a chunk), block by block: G (Cp, >= d) and gb get
+    the chunk's part of the product. ``weights`` is the chunk's (:func:`.fused.weight_rows`);
+    ``buffers`` is ``(Zt, Et, Ut, m, s, argmax, pu)``, Zt, Et and Ut (Cp, rows), the
+    others (rows,). Padded to Cp classes as in :func:`.fused._softmax_chunk`."""
+    sw, weighted = weights
+    Zt, Et, Ut, m, s, argmax, pu = buffers
     n = X.shape[0]
     rows = m.shape[0]
     pf = 0
@@ -197,8 +204,8 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
         argmax = np.empty(rows, dtype=np.int64)
         pu = np.empty(rows)
         _softmax_hessp_chunk(
-            X[lo:hi], C, Wp, bp, sw_rows[lo:hi] if weighted else sw_rows, weighted,
-            Vp, v_bp, chunk_hv[c], chunk_hv_b[c], Zt, Et, Ut, m, s, argmax, pu,
+            X[lo:hi], C, Wp, bp, weight_rows((sw_rows, weighted), lo, hi),
+            Vp, v_bp, chunk_hv[c], chunk_hv_b[c], (Zt, Et, Ut, m, s, argmax, pu),
         )
     hv[:] = 0.0
     hv_b[:] = 0.0
