@@ -46,7 +46,7 @@ def _data(n_classes, n=400, d=5, seed=SEED):
 
 
 def _fit(X, y, solver, backend, **kwargs):
-    params = dict(solver=solver, backend=backend, tol=1e-7, max_iter=1000, random_state=0)
+    params = {"solver": solver, "backend": backend, "tol": 1e-7, "max_iter": 1000, "random_state": 0}
     params.update(kwargs)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an unconverged fit would make the comparison moot
