@@ -182,6 +182,18 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     backend; ``X`` is never copied when it is float32 or float64 (float32 trains in
     float32 storage, sums in float64).
 
+    dtypes, as scikit-learn's ``LogisticRegression``: ``coef_`` and ``intercept_`` take
+    the dtype of the ``X`` of the last :meth:`fit` or :meth:`partial_fit` call (float32
+    for float32 ``X``, float64 for float64, integer or boolean ``X``), whatever the
+    solver and also when ``warm_start`` or :meth:`partial_fit` continues from a model of
+    the other dtype. The solvers keep their state (the coefficients, gradients, L-BFGS
+    memory) in float64 and round the solution to float32 once at the end; the kernels
+    read float32 ``X`` as it is and sum in float64. :meth:`decision_function`,
+    :meth:`predict_proba` and :meth:`predict_log_proba` return NumPy's promotion of the
+    dtypes of ``X`` and ``coef_``: float32 for float32 ``X`` on a float32 model, float64
+    when either is float64; they compute in float64 and round the result once.
+    :meth:`save` and :func:`fastlogreg.load` keep the dtype of ``coef_`` and ``intercept_``.
+
     Parameters
     ----------
     C : float > 0 or ``np.inf``, default=1.0
@@ -216,13 +228,15 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     Attributes
     ----------
     classes_ : ndarray (n_classes,)
-    coef_ : ndarray (1, n_features) for two classes, (n_classes, n_features) otherwise
-    intercept_ : ndarray (1,) or (n_classes,)
+    coef_ : ndarray (1, n_features) for two classes, (n_classes, n_features) otherwise,
+        float32 or float64 as the ``X`` it was fitted on
+    intercept_ : ndarray (1,) or (n_classes,), of the dtype of ``coef_``
     n_features_in_ : int
     feature_names_in_ : ndarray of str, when ``X`` had string column names
     n_iter_ : ndarray (1,) of int, iterations (or epochs) run
-    objective_ : float, the objective at the solution
-    gradient_max_norm_ : float, the gradient's max-norm at the solution
+    objective_ : float, the objective at the solution (the solver's float64 coefficients,
+        before a float32 ``coef_`` is rounded)
+    gradient_max_norm_ : float, the gradient's max-norm at the same point
     solver_ : str, the solver used
     n_passes_ : (float, float), fused loss+gradient and Hessian-vector passes over ``X``
 
@@ -347,7 +361,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             w = self.coef_.ravel() if obj.n_classes > 1 else self.coef_[0]
             return obj.join(w, self.intercept_ if obj.n_classes > 1 else self.intercept_[0])
         theta = np.zeros(obj.n_params)
-        if obj.fit_intercept and self.link == "logit" and class_weight is not None and np.all(class_weight > 0):
+        if (obj.fit_intercept and self.link == "logit" and class_weight is not None
+                and np.all(class_weight > 0)):
             # Start at the optimum over the intercept alone for w = 0: the log-odds of
             # the (weighted) class frequencies. Saves the first iterations of every solver.
             log_prior = np.log(class_weight / class_weight.sum())
@@ -376,6 +391,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 intercept -= intercept.mean()
             if obj.l2 == 0.0:
                 coef -= coef.mean(axis=0)
+        # The optimizer's float64 solution, rounded once to the dtype of the X it was fitted on
+        dtype = obj.problem.X.dtype
+        with np.errstate(over="ignore"):
+            coef, intercept = coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError(
+                f"{solver} found coefficients beyond the range of {dtype} (X is {dtype}; largest "
+                f"|coefficient| {np.max(np.abs(result.theta)):.3g}). Standardize the features or "
+                "fit on float64 X."
+            )
         self.coef_ = coef
         self.intercept_ = intercept
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
@@ -548,6 +573,24 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         return self
 
     # ------------------------------------------------------------------ predict
+    def _scores(self, X):
+        """``(scores, dtype)``: float64 scores ``X @ coef_.T + intercept_`` (n, C or 1), and
+        the dtype the public methods return (NumPy's promotion of X's and ``coef_``'s)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        dtype = np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype)
+        coef_t = self.coef_.T.astype(np.float64, copy=False)
+        if X.dtype == np.float64:
+            scores = X @ coef_t
+        else:  # float32: score row blocks in float64 (no float64 copy of X)
+            scores = np.empty((X.shape[0], coef_t.shape[1]))
+            step = _row_block(X)
+            for start in range(0, X.shape[0], step):
+                block = np.asarray(X[start:start + step], dtype=np.float64)
+                np.matmul(block, coef_t, out=scores[start:start + step])
+        scores += self.intercept_
+        return scores, dtype
+
     def decision_function(self, X):
         """Scores ``X @ coef_.T + intercept_``: (n,) for two classes, (n, n_classes) otherwise.
 
@@ -557,7 +600,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples,) or (n_samples, n_classes), float64
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            float32 when ``X`` and the model are float32 (products summed in float64,
+            rounded once), float64 otherwise.
 
         Examples
         --------
@@ -569,18 +614,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         >>> scores.shape, bool(scores[0] < 0 < scores[1])
         ((2,), True)
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        coef_t = self.coef_.T
-        if X.dtype == np.float64:
-            scores = X @ coef_t + self.intercept_
-        else:  # float32: score row blocks in float64 (no float64 copy of X)
-            scores = np.empty((X.shape[0], coef_t.shape[1]))
-            step = _row_block(X)
-            for start in range(0, X.shape[0], step):
-                block = np.asarray(X[start:start + step], dtype=np.float64)
-                scores[start:start + step] = block @ coef_t
-            scores += self.intercept_
+        scores, dtype = self._scores(X)
+        scores = scores.astype(dtype, copy=False)
         return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X):
@@ -603,9 +638,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         >>> clf.predict([[0.2], [2.8]]).tolist()
         ['a', 'b']
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(np.intp)]
+        scores, _ = self._scores(X)  # float64: no ties or zeros made by rounding to float32
+        if len(self.classes_) == 2:
+            return self.classes_[(scores[:, 0] > 0).astype(np.intp)]
         return self.classes_[np.argmax(scores, axis=1)]
 
     def predict_log_proba(self, X):
@@ -618,6 +653,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes), columns in the order of ``classes_``
+            Computed from float64 scores; float32 when ``X`` and the model are float32.
 
         Examples
         --------
@@ -629,13 +665,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         >>> bool(np.allclose(np.exp(logp).sum(), 1.0))
         True
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 2:
-            return functions.log_softmax(scores, backend=self.backend)
-        both = np.column_stack([-scores, scores])
-        if self.link == "probit":
-            return functions.log_ndtr(both, backend=self.backend)
-        return functions.log_sigmoid(both, backend=self.backend)
+        scores, dtype = self._scores(X)
+        if len(self.classes_) > 2:
+            logp = functions.log_softmax(scores, backend=self.backend)
+        else:
+            both = np.column_stack([-scores[:, 0], scores[:, 0]])
+            if self.link == "probit":
+                logp = functions.log_ndtr(both, backend=self.backend)
+            else:
+                logp = functions.log_sigmoid(both, backend=self.backend)
+        return logp.astype(dtype, copy=False)
 
     def predict_proba(self, X):
         """Class probabilities (n, n_classes), columns in the order of ``classes_``.
@@ -647,7 +686,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Rows sum to 1.
+            Rows sum to 1. Computed from float64 scores; float32 when ``X`` and the
+            model are float32.
 
         Examples
         --------
@@ -659,13 +699,16 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         >>> p.shape, bool(np.allclose(p, 0.5, atol=1e-4))
         ((1, 2), True)
         """
-        scores = self.decision_function(X)
-        if scores.ndim == 2:
-            return functions.softmax(scores, backend=self.backend)
-        both = np.column_stack([-scores, scores])
-        if self.link == "probit":
-            return np.exp(functions.log_ndtr(both, backend=self.backend))
-        return functions.sigmoid(both, backend=self.backend)
+        scores, dtype = self._scores(X)
+        if len(self.classes_) > 2:
+            proba = functions.softmax(scores, backend=self.backend)
+        else:
+            both = np.column_stack([-scores[:, 0], scores[:, 0]])
+            if self.link == "probit":
+                proba = np.exp(functions.log_ndtr(both, backend=self.backend))
+            else:
+                proba = functions.sigmoid(both, backend=self.backend)
+        return proba.astype(dtype, copy=False)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path):

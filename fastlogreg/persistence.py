@@ -36,7 +36,9 @@ def save(model, path):
     ----------
     model : fitted LogisticRegression
     path : str or path-like
-        Written exactly there (no suffix is added).
+        Written exactly there (no suffix is added). ``coef_`` and ``intercept_`` are
+        written in their dtype when both are float32 or float64 (NumPy's promotion of
+        the two otherwise), and read back in it by :func:`load`.
 
     Returns
     -------
@@ -75,10 +77,14 @@ def save(model, path):
         "gradient_max_norm_": float(model.gradient_max_norm_),
         "solver_": model.solver_,
     }
+    # a float32 model stays float32 (bit for bit); anything else is written as float64
+    dtype = np.result_type(model.coef_, model.intercept_)
+    if dtype not in (np.float32, np.float64):
+        dtype = np.float64
     arrays = {
         "metadata": np.array(json.dumps(metadata)),
-        "coef_": np.asarray(model.coef_, dtype=np.float64),
-        "intercept_": np.asarray(model.intercept_, dtype=np.float64),
+        "coef_": np.asarray(model.coef_, dtype=dtype),
+        "intercept_": np.asarray(model.intercept_, dtype=dtype),
         "classes_": classes,
     }
     if hasattr(model, "feature_names_in_"):
@@ -172,6 +178,9 @@ def _check_arrays(zf, metadata, max_bytes):
                 f"{n_classes} classes and n_features_in_={d}")
         _expect(dtype in (np.dtype(np.float64), np.dtype(np.float32)),
                 f"{name} must be float64 or float32, got {dtype}")
+    _expect(headers["coef_"][1] == headers["intercept_"][1],
+            f"coef_ ({headers['coef_'][1]}) and intercept_ ({headers['intercept_'][1]}) "
+            "must have the same dtype")
     if "feature_names_in_" in headers:
         shape, dtype = headers["feature_names_in_"]
         _expect(shape == (d,) and dtype.kind == "U",
@@ -182,7 +191,8 @@ def load(path, *, max_bytes=MAX_BYTES):
     """Read a model written by :meth:`fastlogreg.LogisticRegression.save`.
 
     Every field is checked before the model is built: the metadata's types, the arrays'
-    shapes and dtypes against the number of classes and features, finite coefficients,
+    shapes and dtypes against the number of classes and features (``coef_`` and
+    ``intercept_`` both float32 or both float64, kept as they are), finite coefficients,
     and the total size the arrays declare (from their headers, before any data is read).
 
     Parameters

@@ -6,6 +6,14 @@ intercept left out when it is not fitted) and two calls into the backend:
 ``loss_grad(theta)`` (one fused pass over ``X``) and ``hessp(theta, v)`` (one fused pass).
 Nothing here touches ``X`` itself: no validation per iteration, no n-sized arrays.
 
+dtypes: ``theta``, gradients, Hessian-vector products and every solver's state are
+float64 whatever the dtype of ``X`` (SciPy's L-BFGS-B works in float64 only, and the
+kernels return float64 sums for float32 ``X`` too: one precision for all three solvers,
+so "lbfgs", "newton" and "sgd" reach the same optimum to ``tol``). float32 ``X`` is
+passed to the kernels as it is, never converted: they read it in float32 and sum in
+float64; row subsets (Newton's Hessian sample, the SGD mini-batches) keep its dtype.
+The estimator rounds the returned ``theta`` to the dtype of ``X``.
+
 Solvers
 -------
 ``lbfgs``
@@ -36,6 +44,7 @@ Solvers
 Each returns a :class:`SolverResult`.
 """
 
+import functools
 import math
 import sys
 import time
@@ -112,7 +121,7 @@ class Objective:
         return w, (float(theta[self.n_coef]) if self.fit_intercept else 0.0)
 
     def join(self, w, b):
-        theta = np.empty(self.n_params)
+        theta = np.empty(self.n_params, dtype=np.float64)  # float32 coefficients are widened
         theta[: self.n_coef] = np.ravel(w)
         if self.fit_intercept:
             theta[self.n_coef:] = b
@@ -121,7 +130,8 @@ class Objective:
     def prime(self, theta, loss, grad):
         """Remember ``(loss, grad)`` at ``theta``: the next ``loss_grad(theta)`` returns it
         without a pass over X (the estimator evaluates the start point itself)."""
-        self._primed = (np.array(theta, dtype=np.float64), float(loss), np.array(grad))
+        self._primed = (np.array(theta, dtype=np.float64), float(loss),
+                        np.array(grad, dtype=np.float64))
 
     def loss_grad(self, theta):
         """Objective and flat gradient at ``theta`` (one fused pass over ``X``)."""
@@ -133,7 +143,7 @@ class Objective:
         self.n_loss_grad += 1
         w, b = self.split(theta)
         loss, grad_w, grad_b = self.problem.loss_grad(w, b, l2=self.l2, backend=self.backend)
-        grad = np.empty(self.n_params)
+        grad = np.empty(self.n_params, dtype=np.float64)
         grad[: self.n_coef] = np.ravel(grad_w)
         if self.fit_intercept:
             grad[self.n_coef:] = grad_b
@@ -145,7 +155,7 @@ class Objective:
         w, b = self.split(theta)
         vw, vb = self.split(v)
         hv_w, hv_b = self.problem.hessp(w, b, vw, vb, l2=self.l2, backend=self.backend)
-        out = np.empty(self.n_params)
+        out = np.empty(self.n_params, dtype=np.float64)
         out[: self.n_coef] = np.ravel(hv_w)
         if self.fit_intercept:
             out[self.n_coef:] = hv_b
@@ -153,7 +163,8 @@ class Objective:
 
     def rows(self, rows, copy=False):
         """The same objective on a subset of rows: a view of X (a slice or strided view),
-        or with ``copy=True`` a C-contiguous copy of those rows (the kernels' fast path)."""
+        or with ``copy=True`` a C-contiguous copy of those rows (the kernels' fast path),
+        in X's dtype."""
         p = self.problem
         X = np.ascontiguousarray(p.X[rows]) if copy else p.X[rows]
         sw = p.sample_weight[rows] if p.sample_weight.shape[0] else None
@@ -326,7 +337,7 @@ def newton(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0):
         k += 1
         gnorm = float(np.linalg.norm(grad))
         forcing = _SAMPLED_FORCING if stride > 1 else min(0.5, math.sqrt(gnorm))
-        step = _conjugate_gradient(lambda v: hess_obj.hessp(theta, v), grad, forcing * gnorm, max_cg)
+        step = _conjugate_gradient(functools.partial(hess_obj.hessp, theta), grad, forcing * gnorm, max_cg)
         slope = float(grad @ step)
         if not slope < 0.0:  # not a descent direction (rounding): fall back to -g
             step = -grad

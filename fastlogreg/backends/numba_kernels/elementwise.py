@@ -14,7 +14,6 @@ from . import scalar
 from ._jit import jit, jit_parallel
 from .probit import log_ndtr_scalar
 
-
 # Which function :func:`elementwise` applies (a run-time argument: one compiled walker).
 SIGMOID, LOG_SIGMOID, LOG_NDTR = 0, 1, 2
 

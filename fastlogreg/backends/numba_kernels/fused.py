@@ -13,9 +13,8 @@ import numpy as np
 from numba import prange
 
 from . import scalar
+from ._jit import jit, jit_block, jit_fused, jit_register_block
 from .probit import probit_pointwise
-from ._jit import jit, jit_block, jit_register_block, jit_fused
-
 
 # Rows per block: the block of X (at most ~24 KiB) is read from memory once for the
 # scores and re-read from L1 for the gradient update.
