@@ -125,7 +125,7 @@ def test_narrow_rows_ignore_what_lies_past_the_row(dtype):
     """Rows of at most 16 features are read as whole 8-lane vectors, past the row's end
     (kernels_impl.h, narrow_row): what lies there -- the next row, or NaN and inf in the
     gap of a strided view -- must not reach the result, nor may a read leave the array
-    (the last rows of X are read from a padded copy; the ASan run of check_kernels.py
+    (the last rows of X are read from a padded copy; an AddressSanitizer build, csrc/README.md,
     checks the reads). Each case is compared with the reference, the strided view also
     with the contiguous copy."""
     c = _c()

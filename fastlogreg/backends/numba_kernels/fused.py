@@ -184,8 +184,10 @@ def rank_update(X, r, g, pf, pf_end, pf_count):
 def _binary_pointwise(z, y, sw, weighted):
     """Loss and residual of each row of a block, in a loop that vectorises.
 
-    The formulas of :func:`.scalar.binary_nll_residual` (one exp, one log1p per row),
-    written with selects instead of branches and the vectorisable exp / log1p.
+    With e = exp(-|z|): loss = y softplus(-z) + (1 - y) softplus(z), where
+    softplus(+-z) = max(+-z, 0) + log1p(e), and residual = s(z) - y with s(z) = 1 / (1 + e)
+    for z >= 0 and e / (1 + e) otherwise: one exp and one log1p per row, written with
+    selects instead of branches and the vectorisable exp / log1p.
     z (m,) holds the scores on entry and the weighted residuals on exit; returns the
     block's weighted loss sum and residual sum.
     """
