@@ -112,6 +112,26 @@ def test_probit_loss_grad_matches_reference(fast_backend):
         assert float(got[2]) == pytest.approx(float(ref[2]), rel=1e-11, abs=1e-12)
 
 
+def _assert_pointwise_vs_mpmath(zs, backend, slack):
+    """One sample (x = 1, w = 0, b = z) for each z in ``zs`` and y in {1, 0, 0.3}: the loss
+    within 4 eps and grad_b (the residual) within 16 eps of its terms, plus ``slack``."""
+    failures = []
+    for y in (1.0, 0.0, 0.3):
+        for z in zs:
+            loss, _, grad_b = fastlogreg.probit_loss_grad(np.ones((1, 1)), [y], [0.0], z, backend=backend)
+            u = mpmath.mpf(float(z))
+            log_cdf, log_sf = (mpmath.log(mpmath.ncdf(v)) if v <= 0 else mpmath.log1p(-mpmath.ncdf(-v))
+                               for v in (u, -u))
+            true_loss = -y * log_cdf - (1 - y) * log_sf
+            a = y * mpmath.npdf(u) / mpmath.ncdf(u)
+            b = (1 - y) * mpmath.npdf(u) / mpmath.ncdf(-u)
+            if abs(loss - true_loss) > 4 * EPS * abs(true_loss) + slack:
+                failures.append(f"loss y={y} z={z!r}: {loss!r} vs {float(true_loss)!r}")
+            if abs(grad_b - (b - a)) > 16 * EPS * (a + b) + slack:
+                failures.append(f"residual y={y} z={z!r}: {grad_b!r} vs {float(b - a)!r}")
+    assert not failures, "\n".join(failures[:12])
+
+
 def test_probit_pointwise_vs_mpmath_across_the_formula_switches(fast_backend):
     """One sample (x = 1, w = 0, b = z): the loss and grad_b are the pointwise loss and
     residual. The kernels switch formulas at z = -20 (asymptotic series) and z = 0
@@ -120,22 +140,7 @@ def test_probit_pointwise_vs_mpmath_across_the_formula_switches(fast_backend):
     mpmath.mp.dps = 50
     zs = np.concatenate([np.linspace(-21.0, 3.0, 97), [-20.0, -20.0 - 1e-9, -20.0 + 1e-9],
                          [-1e-300, 0.0, 1e-300, -1e-9, 1e-9]])
-    failures = []
-    for y in (1.0, 0.0, 0.3):
-        for z in zs:
-            loss, _, grad_b = fastlogreg.probit_loss_grad(np.ones((1, 1)), [y], [0.0], z,
-                                                          backend=fast_backend)
-            u = mpmath.mpf(float(z))
-            log_cdf, log_sf = (mpmath.log(mpmath.ncdf(v)) if v <= 0 else mpmath.log1p(-mpmath.ncdf(-v))
-                               for v in (u, -u))
-            true_loss = -y * log_cdf - (1 - y) * log_sf
-            a = y * mpmath.npdf(u) / mpmath.ncdf(u)
-            b = (1 - y) * mpmath.npdf(u) / mpmath.ncdf(-u)
-            if abs(loss - true_loss) > 4 * EPS * abs(true_loss):
-                failures.append(f"loss y={y} z={z!r}: {loss!r} vs {float(true_loss)!r}")
-            if abs(grad_b - (b - a)) > 16 * EPS * (a + b):
-                failures.append(f"residual y={y} z={z!r}: {grad_b!r} vs {float(b - a)!r}")
-    assert not failures, "\n".join(failures[:12])
+    _assert_pointwise_vs_mpmath(zs, fast_backend, slack=0.0)
 
 
 def test_probit_gradient_finite_differences(backend):
@@ -204,19 +209,4 @@ def test_reference_probit_pointwise_tails_vs_mpmath():
     mpmath.mp.dps = 50
     tail = np.linspace(37.0, 38.6, 33)
     zs = np.concatenate([np.linspace(-40.0, 40.0, 161), tail, -tail])
-    sub = np.finfo(np.float64).smallest_subnormal
-    failures = []
-    for y in (1.0, 0.0, 0.3):
-        for z in zs:
-            loss, _, grad_b = fastlogreg.probit_loss_grad(np.ones((1, 1)), [y], [0.0], z, backend="numpy")
-            u = mpmath.mpf(float(z))
-            log_cdf, log_sf = (mpmath.log(mpmath.ncdf(v)) if v <= 0 else mpmath.log1p(-mpmath.ncdf(-v))
-                               for v in (u, -u))
-            true_loss = -y * log_cdf - (1 - y) * log_sf
-            a = y * mpmath.npdf(u) / mpmath.ncdf(u)
-            b = (1 - y) * mpmath.npdf(u) / mpmath.ncdf(-u)
-            if abs(loss - true_loss) > 4 * EPS * abs(true_loss) + sub:
-                failures.append(f"loss y={y} z={z!r}: {loss!r} vs {float(true_loss)!r}")
-            if abs(grad_b - (b - a)) > 16 * EPS * (a + b) + sub:
-                failures.append(f"residual y={y} z={z!r}: {grad_b!r} vs {float(b - a)!r}")
-    assert not failures, "\n".join(failures[:12])
+    _assert_pointwise_vs_mpmath(zs, "numpy", slack=np.finfo(np.float64).smallest_subnormal)
