@@ -38,7 +38,7 @@ def save(model, path):
     path : str or path-like
         Written exactly there (no suffix is added). ``coef_`` and ``intercept_`` are
         written in their dtype when both are float32 or float64 (NumPy's promotion of
-        the two otherwise), and read back in it by :func:`load`.
+        the two otherwise), and read back in it by :func:`fastlogreg.load`.
 
     Returns
     -------
