@@ -2,12 +2,12 @@
 
 Tolerances
 ----------
-* ``log_ndtr`` against mpmath at 50 digits (the oracle): ``LOG_NDTR_RTOL = 1e-14``
-  relative for x <= 5. Above, log Phi(x) ~ -Phi(-x) ~ -exp(-x^2/2): the float64 input x
-  itself carries a relative rounding of eps/2, which moves the exact value by
-  x^2 eps/2 relative (the condition number of the function), so the bound there is
-  ``1e-14 + 2 x^2 eps``. Against scipy.special.log_ndtr the same bound is applied
-  doubled (two correct implementations may sit on either side).
+* ``log_ndtr`` against mpmath at 50 digits, at the very same float inputs:
+  ``LOG_NDTR_RTOL = 8 eps`` relative over the whole range, right tail included (the
+  kernels measure below 2 eps here; the margin is for other hosts' libm). Against the
+  reference backend, which meets the same bound, twice that (the two may sit on either
+  side of the exact value); SciPy's ``log_ndtr`` is not the oracle: it loses up to about
+  1,000 eps above x = 5.
 * Fused gradient against central finite differences of the kernel's own loss, with
   a step h = 1e-6: truncation h^2 |l'''| and rounding eps |l| / h, so ``FD_RTOL = 1e-6``.
 * Fit against statsmodels' Probit MLE (C=inf): both at gradient < 1e-9 on a
@@ -27,7 +27,7 @@ from conftest import SEED, assert_ulp_close
 numba_kernels = pytest.importorskip("fastlogreg.backends.numba_kernels")
 
 EPS = np.finfo(np.float64).eps
-LOG_NDTR_RTOL = 1e-14
+LOG_NDTR_RTOL = 8 * EPS
 FD_RTOL = 1e-6
 
 
@@ -37,11 +37,6 @@ def _mp_log_ndtr(x):
     if x > 0:
         return float(mpmath.log1p(-mpmath.ncdf(-x)))
     return float(mpmath.log(mpmath.ncdf(x)))
-
-
-def _bound(x, rtol):
-    x = np.asarray(x, dtype=np.float64)
-    return rtol + np.where(x > 5, 2 * x * x * EPS, 0.0)
 
 
 GRID = np.concatenate([
@@ -55,18 +50,19 @@ def test_log_ndtr_matches_mpmath():
     numba_kernels.log_ndtr(GRID[None, :], out, 2)
     expected = np.array([_mp_log_ndtr(x) for x in GRID])
     rel = np.abs(out[0] - expected) / np.abs(expected)
-    bound = _bound(GRID, LOG_NDTR_RTOL)
-    assert np.all(rel <= bound), list(zip(GRID[rel > bound], rel[rel > bound]))
+    bad = rel > LOG_NDTR_RTOL
+    assert not bad.any(), list(zip(GRID[bad], rel[bad] / EPS))
 
 
-def test_log_ndtr_matches_scipy_on_a_dense_grid():
+def test_log_ndtr_matches_the_reference_on_a_dense_grid():
     x = np.concatenate([np.linspace(-1e3, 40.0, 200_001), np.linspace(-25, 5, 30_001)])
     out = np.empty((1, x.size))
     numba_kernels.log_ndtr(x[None, :], out, 2)
-    ref = special.log_ndtr(x)
+    ref = fastlogreg.log_ndtr(x, backend="numpy")
     normal = np.abs(ref) >= np.finfo(np.float64).tiny  # subnormal results: absolute check
     rel = np.abs(out[0] - ref)[normal] / np.abs(ref[normal])
-    assert np.all(rel <= 2 * _bound(x[normal], LOG_NDTR_RTOL))
+    bad = rel > 2 * LOG_NDTR_RTOL
+    assert not bad.any(), list(zip(x[normal][bad], rel[bad] / EPS))[:10]
     assert np.all(np.abs(out[0] - ref)[~normal] <= np.finfo(np.float64).tiny)
 
 
@@ -81,9 +77,9 @@ def test_log_ndtr_special_values_and_layouts():
     z = rng.standard_normal((7, 9)) * 10
     for view in (z, z.T, z[::2, ::-3], np.asfortranarray(z)):
         got = fastlogreg.log_ndtr(view, backend="numba")
-        ref = special.log_ndtr(view)
+        ref = fastlogreg.log_ndtr(view, backend="numpy")
         assert got.shape == view.shape
-        assert np.all(np.abs(got - ref) <= 2 * _bound(view, LOG_NDTR_RTOL) * np.abs(ref))
+        assert np.all(np.abs(got - ref) <= 2 * LOG_NDTR_RTOL * np.abs(ref))
     z32 = z.astype(np.float32)
     got = fastlogreg.log_ndtr(z32, backend="numba")
     assert got.dtype == np.float32
