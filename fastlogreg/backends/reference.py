@@ -73,13 +73,14 @@ def _exp_neg_half_square(x):
 
 def _normal_sf_parts(x):
     """Q(x) = Phi(-x) = erfc(x / sqrt 2) / 2 = erfcx(x / sqrt 2) / 2 * exp(-x^2/2) as
-    (q, s) with q * exp(-s) = Q(x), for 0 <= x <= 40 (see :func:`_exp_neg_half_square`).
+    (q, e, s) with q * exp(-s) = Q(x) and e * exp(-s) = exp(-x^2/2), for 0 <= x <= 40
+    (see :func:`_exp_neg_half_square`).
 
     erfcx is well conditioned for x >= 0 (relative condition number <= 1), so the rounding
     of x / sqrt 2 costs at most 1 eps; the exponential is formed from the exact x^2/2.
     """
     e, s = _exp_neg_half_square(x)
-    return 0.5 * special.erfcx(x * _SQRT_HALF) * e, s
+    return 0.5 * special.erfcx(x * _SQRT_HALF) * e, e, s
 
 
 _EXP_NEG_512 = math.exp(-512.0)
@@ -100,7 +101,7 @@ def _log_ndtr(x):
     """
     x = np.asarray(x, dtype=np.float64)
     tail = x > 1.0
-    q, s = _normal_sf_parts(np.where(tail, np.minimum(x, _LOG_NDTR_ZERO), 1.0))
+    q, _, s = _normal_sf_parts(np.where(tail, np.minimum(x, _LOG_NDTR_ZERO), 1.0))
     with np.errstate(under="ignore"):
         q = np.where(s > 0.0, q * _EXP_NEG_512, q)
     q = np.where(x >= _LOG_NDTR_ZERO, 0.0, q)
@@ -266,8 +267,7 @@ def _mills_ratio(z):
     z = np.asarray(z, dtype=np.float64)
     left = z < -1.0
     a = np.where(left, np.minimum(-z, _LOG_NDTR_ZERO), 1.0)
-    e, s = _exp_neg_half_square(a)
-    q, _ = _normal_sf_parts(a)  # Q(a) * exp(s): its scale is that of e
+    q, e, s = _normal_sf_parts(a)  # Q(a) and exp(-a^2/2), both scaled by exp(s)
     with np.errstate(under="ignore"):
         scale = np.where(s > 0.0, _EXP_NEG_512, 1.0)
         phi_over_cdf = e * _SQRT_HALF_OVER_PI / (1.0 - q * scale) * scale
