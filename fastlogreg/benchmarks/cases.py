@@ -167,10 +167,6 @@ def _modules(backends):
     return {name: _backend.resolve(name) for name in backends}
 
 
-def _has(module, kernel):
-    return hasattr(module, kernel)
-
-
 def relative_difference(result, expected, how):
     """Largest relative difference between two results (tuples of arrays / scalars).
 
@@ -225,8 +221,7 @@ def _build_elementwise(case, n_threads, backends, comparisons):
             return run
 
         reference = make(ref, out_ref1)
-        impls = {b: make(m, np.empty_like(x)) for b, m in _modules(backends).items()
-                 if _has(m, case.kernel)}
+        impls = {b: make(m, np.empty_like(x)) for b, m in _modules(backends).items()}
         comps = {}
         if comparisons:
             out_formula = np.empty_like(x)
@@ -251,8 +246,7 @@ def _build_elementwise(case, n_threads, backends, comparisons):
         return run
 
     reference = make(ref, out_ref)
-    impls = {b: make(m, np.empty_like(x2)) for b, m in _modules(backends).items()
-             if _has(m, case.kernel)}
+    impls = {b: make(m, np.empty_like(x2)) for b, m in _modules(backends).items()}
     comps = {}
     special = _optional("scipy.special") if comparisons else None
     if special is not None and case.kernel in _SCIPY_ELEMENTWISE:
@@ -313,7 +307,7 @@ def _build_rowwise(case, n_threads, backends, comparisons):
                 return (out,)
             return run
 
-    impls = {b: make(m) for b, m in _modules(backends).items() if _has(m, kernel)}
+    impls = {b: make(m) for b, m in _modules(backends).items()}
     comps = {}
     special = _optional("scipy.special") if comparisons else None
     if special is not None and kernel in ("logsumexp", "softmax", "log_softmax"):
@@ -401,7 +395,7 @@ def _build_fused(case, n_threads, backends, comparisons):
             comps.update(_torch_multinomial(X, labels, W, b, n_threads))
 
     ref = _backend.resolve("numpy")
-    impls = {name: make(m) for name, m in _modules(backends).items() if _has(m, case.kernel)}
+    impls = {name: make(m) for name, m in _modules(backends).items()}
     return Prepared(X, make(ref), impls, comps, "norm", X.nbytes)
 
 
@@ -439,7 +433,7 @@ def _build_hessp(case, n_threads, backends, comparisons):
             return run
 
     ref = _backend.resolve("numpy")
-    impls = {name: make(m) for name, m in _modules(backends).items() if _has(m, case.kernel)}
+    impls = {name: make(m) for name, m in _modules(backends).items()}
     return Prepared(X, make(ref), impls, {}, "norm", X.nbytes)
 
 
