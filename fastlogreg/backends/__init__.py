@@ -27,6 +27,20 @@ Conventions for every kernel
   add the chunk partials in chunk order: repeated calls with the same ``n_threads`` are
   bit-identical.
 
+CSR kernels
+-----------
+The fused and Hessian-vector kernels have twins named ``<kernel>_csr`` that take X as a
+compressed sparse row matrix: ``data`` (nnz,) float32 or float64, ``indices`` (nnz,)
+column indices and ``indptr`` (n + 1,) row pointers, both int32 or both int64, all
+contiguous. Row i holds the entries ``indptr[i] <= p < indptr[i + 1]``; ``indptr``
+is nondecreasing but ``indptr[0]`` need not be 0 (a row range of a larger matrix is
+passed as the whole ``data`` and ``indices`` with a slice of ``indptr``). Column
+indices lie in ``[0, d)``, may be unsorted and may repeat within a row: repeated
+entries add (SciPy's convention), which the linear forms ``x_i . w`` and
+``X^T r`` give without any canonicalisation. The kernels make one pass over the
+nonzeros, parallel over static row chunks as above, with per-chunk gradient buffers
+added in chunk order.
+
 Numerical forms every backend keeps
 -----------------------------------
 * Infinite logits follow one rule: where ``m = max(z)`` is infinite, the entries equal

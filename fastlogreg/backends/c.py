@@ -308,3 +308,13 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
 
 
 _fork.apply()  # a forked child that loads this backend for the first time
+
+
+# SCAFFOLD (replaced by the C CSR kernels before merge): the reference's CSR kernels.
+from .reference import (  # noqa: E402, F401
+    logistic_hessp_csr,
+    logistic_loss_grad_csr,
+    probit_loss_grad_csr,
+    softmax_hessp_csr,
+    softmax_loss_grad_csr,
+)

@@ -107,6 +107,21 @@ KERNELS = {
 }
 
 
+def _csr_twin(name):
+    """The CSR form of dense fused kernel ``name``: X becomes ``data indices indptr``."""
+    dense = KERNELS[name]
+    params = ("data", "indices", "indptr") + dense.params[1:]
+    return Kernel(params, f"{dense.doc}; X (n, d) given in CSR form (see CSR kernels)")
+
+
+#: The fused and Hessian-vector kernels whose X may be a CSR matrix; each has a twin
+#: ``<name>_csr`` with X replaced by ``data indices indptr`` (d is the length of w or
+#: the number of columns of W).
+CSR_KERNELS = ("logistic_loss_grad", "probit_loss_grad", "softmax_loss_grad",
+               "logistic_hessp", "softmax_hessp")
+KERNELS.update({f"{name}_csr": _csr_twin(name) for name in CSR_KERNELS})
+
+
 def _plain(signature):
     """``signature`` without annotations: a backend may annotate its kernels."""
     params = [p.replace(annotation=inspect.Parameter.empty) for p in signature.parameters.values()]

@@ -10,7 +10,7 @@ is the "naive" cost the fused kernels are measured against.
 import math
 
 import numpy as np
-from scipy import special
+from scipy import sparse, special
 
 _BLOCK_ROWS = 1 << 15
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -21,6 +21,27 @@ _SQRT_HALF_OVER_PI = math.sqrt(0.5 / math.pi)  # 1 / sqrt(2 pi)
 def _row_blocks(n):
     for start in range(0, n, _BLOCK_ROWS):
         yield slice(start, min(start + _BLOCK_ROWS, n))
+
+
+def _dense_blocks(X):
+    """``(rows, X[rows] in float64)`` for consecutive row blocks of a dense X."""
+    for rows in _row_blocks(X.shape[0]):
+        yield rows, np.asarray(X[rows], dtype=np.float64)
+
+
+def _csr_blocks(data, indices, indptr, n_features):
+    """``(rows, block)`` for consecutive row blocks of the CSR matrix (data, indices, indptr)
+    with ``n_features`` columns; ``block`` is a float64 SciPy CSR matrix, so ``block @ w``
+    and ``r @ block`` sum duplicate entries of a row as SciPy does. ``indptr[0]`` need not
+    be 0 (a row range of a larger matrix)."""
+    for rows in _row_blocks(indptr.shape[0] - 1):
+        ptr = indptr[rows.start:rows.stop + 1]
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        block = sparse.csr_matrix(
+            (np.asarray(data[lo:hi], dtype=np.float64), indices[lo:hi], ptr - ptr[0]),
+            shape=(rows.stop - rows.start, n_features),
+        )
+        yield rows, block
 
 
 def _weights(sample_weight, rows):
@@ -218,13 +239,13 @@ def _one_hot(labels, Y, rows, n_classes):
 
 
 # ----------------------------------------------------------------------------- fused
-def _binary_loss_grad(pointwise_nll_and_residual, X, y, w, b, sample_weight, grad_w):
-    """Partial sums of a binary model: weighted loss, X.T @ r into grad_w, sum of r."""
+def _binary_loss_grad(pointwise_nll_and_residual, blocks, y, w, b, sample_weight, grad_w):
+    """Partial sums of a binary model over the row ``blocks`` of X: weighted loss,
+    X.T @ r into grad_w, sum of r."""
     loss = 0.0
     grad_b = 0.0
     grad_w[:] = 0.0
-    for rows in _row_blocks(X.shape[0]):
-        Xb = np.asarray(X[rows], dtype=np.float64)
+    for rows, Xb in blocks:
         sw = _weights(sample_weight, rows)
         pointwise, residual = pointwise_nll_and_residual(Xb @ w + b, y[rows])
         r = sw * residual
@@ -235,15 +256,14 @@ def _binary_loss_grad(pointwise_nll_and_residual, X, y, w, b, sample_weight, gra
 
 
 def logistic_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
-    return _binary_loss_grad(_binary_nll_and_residual, X, y, w, b, sample_weight, grad_w)
+    return _binary_loss_grad(_binary_nll_and_residual, _dense_blocks(X), y, w, b, sample_weight, grad_w)
 
 
-def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threads):
+def _softmax_loss_grad(blocks, labels, Y, W, b, sample_weight, grad_W, grad_b):
     loss = 0.0
     grad_W[...] = 0.0
     grad_b[...] = 0.0
-    for rows in _row_blocks(X.shape[0]):
-        Xb = np.asarray(X[rows], dtype=np.float64)
+    for rows, Xb in blocks:
         sw = _weights(sample_weight, rows)
         sw_col = sw[:, None] if np.ndim(sw) else sw
         block_labels = labels[rows] if labels.shape[0] else labels
@@ -254,6 +274,10 @@ def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threa
         grad_W += R.T @ Xb
         grad_b += R.sum(axis=0)
     return loss
+
+
+def softmax_loss_grad(X, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threads):
+    return _softmax_loss_grad(_dense_blocks(X), labels, Y, W, b, sample_weight, grad_W, grad_b)
 
 
 def _mills_ratio(z):
@@ -292,15 +316,14 @@ def _probit_nll_and_residual(z, y):
 
 
 def probit_loss_grad(X, y, w, b, sample_weight, grad_w, n_threads):
-    return _binary_loss_grad(_probit_nll_and_residual, X, y, w, b, sample_weight, grad_w)
+    return _binary_loss_grad(_probit_nll_and_residual, _dense_blocks(X), y, w, b, sample_weight, grad_w)
 
 
 # ----------------------------------------------------------------------------- Hessian-vector
-def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
+def _logistic_hessp(blocks, w, b, sample_weight, v, v_b, hv):
     hv[:] = 0.0
     hv_b = 0.0
-    for rows in _row_blocks(X.shape[0]):
-        Xb = np.asarray(X[rows], dtype=np.float64)
+    for rows, Xb in blocks:
         z = Xb @ w + b
         # s(z) (1 - s(z)) written as s(z) s(-z): no cancellation in the tails.
         h = _weights(sample_weight, rows) * _expit(z) * _expit(-z)
@@ -310,11 +333,14 @@ def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
     return hv_b
 
 
-def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
+def logistic_hessp(X, w, b, sample_weight, v, v_b, hv, n_threads):
+    return _logistic_hessp(_dense_blocks(X), w, b, sample_weight, v, v_b, hv)
+
+
+def _softmax_hessp(blocks, W, b, sample_weight, V, v_b, hv, hv_b):
     hv[...] = 0.0
     hv_b[...] = 0.0
-    for rows in _row_blocks(X.shape[0]):
-        Xb = np.asarray(X[rows], dtype=np.float64)
+    for rows, Xb in blocks:
         P = _log_softmax_parts(Xb @ W.T + b)[2]
         U = Xb @ V.T + v_b
         sw = _weights(sample_weight, rows)
@@ -322,3 +348,33 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
         R = sw_col * P * (U - np.sum(P * U, axis=1, keepdims=True))
         hv += R.T @ Xb
         hv_b += R.sum(axis=0)
+
+
+def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
+    _softmax_hessp(_dense_blocks(X), W, b, sample_weight, V, v_b, hv, hv_b)
+
+
+# ----------------------------------------------------------------------------- CSR
+# The same kernels on a CSR matrix: X's rows are the blocks of _csr_blocks.
+def logistic_loss_grad_csr(data, indices, indptr, y, w, b, sample_weight, grad_w, n_threads):
+    blocks = _csr_blocks(data, indices, indptr, w.shape[0])
+    return _binary_loss_grad(_binary_nll_and_residual, blocks, y, w, b, sample_weight, grad_w)
+
+
+def probit_loss_grad_csr(data, indices, indptr, y, w, b, sample_weight, grad_w, n_threads):
+    blocks = _csr_blocks(data, indices, indptr, w.shape[0])
+    return _binary_loss_grad(_probit_nll_and_residual, blocks, y, w, b, sample_weight, grad_w)
+
+
+def softmax_loss_grad_csr(data, indices, indptr, labels, Y, W, b, sample_weight, grad_W, grad_b,
+                          n_threads):
+    blocks = _csr_blocks(data, indices, indptr, W.shape[1])
+    return _softmax_loss_grad(blocks, labels, Y, W, b, sample_weight, grad_W, grad_b)
+
+
+def logistic_hessp_csr(data, indices, indptr, w, b, sample_weight, v, v_b, hv, n_threads):
+    return _logistic_hessp(_csr_blocks(data, indices, indptr, w.shape[0]), w, b, sample_weight, v, v_b, hv)
+
+
+def softmax_hessp_csr(data, indices, indptr, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
+    _softmax_hessp(_csr_blocks(data, indices, indptr, W.shape[1]), W, b, sample_weight, V, v_b, hv, hv_b)

@@ -82,4 +82,13 @@ for _name in KERNELS:
         __all__.append(_name)
 del _name, _module
 
+# SCAFFOLD (replaced by the Numba CSR kernels before merge): the reference's CSR kernels.
+from ..reference import (  # noqa: E402, F401
+    logistic_hessp_csr,
+    logistic_loss_grad_csr,
+    probit_loss_grad_csr,
+    softmax_hessp_csr,
+    softmax_loss_grad_csr,
+)
+
 _fork.apply()  # a forked child that loads this backend for the first time
