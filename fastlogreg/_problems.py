@@ -1,7 +1,8 @@
 """Validated training problems: data checked once, objective evaluated many times.
 
-:class:`BinaryProblem` and :class:`MultinomialProblem` hold ``X``, the targets and the
-sample weights after one round of validation, and evaluate the objective of
+:class:`BinaryProblem` and :class:`MultinomialProblem` hold the design matrix ``X``
+(dense or CSR, :mod:`fastlogreg._design`), the targets and the sample weights after one
+round of validation, and evaluate the objective of
 README.md, "The math" (weighted mean negative log-likelihood plus ``l2/2 ||w||^2``,
 intercept not penalized) and its Hessian-vector products through a backend's fused
 kernels. The public functions build one per call; solvers build one per fit.
@@ -10,9 +11,9 @@ kernels. The public functions build one per call; solvers build one per fit.
 import numpy as np
 
 from . import _backend
+from ._design import as_design
 from ._validation import (
     as_float64,
-    as_float_array,
     check_binary_targets,
     check_class_targets,
     check_l2,
@@ -20,14 +21,6 @@ from ._validation import (
 )
 
 _LINKS = ("logit", "probit")
-
-
-def check_design_matrix(X, name="X"):
-    """``X`` as a 2-D float32/float64 array with at least one row and one column (no copy)."""
-    X = as_float_array(X, name, ndim=2)
-    if X.shape[0] == 0 or X.shape[1] == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); it needs at least one row and one column")
-    return X
 
 
 def _result_dtype(X, *params):
@@ -46,13 +39,15 @@ def _result_dtype(X, *params):
 _PARALLEL_MIN_ENTRIES = 1 << 16
 
 
-def _threads_for(X):
+def _threads_for(design):
     """Thread count of a fused call on X: 1 for small X, else the configured count
     (at most one chunk per row).
 
-    A function of X's size and the setting only, so results stay reproducible.
+    A function of X's stored entries and the setting only, so results stay reproducible.
     """
-    return 1 if X.size < _PARALLEL_MIN_ENTRIES else min(_backend.get_num_threads(), X.shape[0])
+    if design.n_stored < _PARALLEL_MIN_ENTRIES:
+        return 1
+    return min(_backend.get_num_threads(), design.shape[0])
 
 
 def _penalty(l2, w):
@@ -65,8 +60,10 @@ class BinaryProblem:
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features), float32 or float64 (never copied
-        when it already has one of these dtypes).
+    X : array-like or sparse matrix of shape (n_samples, n_features), or a design matrix
+        from :func:`fastlogreg._design.as_design`
+        float32 or float64 data are never copied; sparse input other than CSR is
+        converted to CSR once.
     y : array-like of shape (n_samples,)
         Labels in {0, 1} or probabilities in [0, 1]; with ``signed=True``, labels in {-1, +1}.
     sample_weight : array-like of shape (n_samples,), optional
@@ -77,7 +74,7 @@ class BinaryProblem:
     def __init__(self, X, y, sample_weight=None, *, signed=False, link="logit"):
         if link not in _LINKS:
             raise ValueError(f"link must be one of {_LINKS}, got {link!r}")
-        self.X = check_design_matrix(X)
+        self.X = as_design(X)
         self.n_samples, self.n_features = self.X.shape
         self.y = check_binary_targets(y, self.n_samples, signed=signed)
         self.sample_weight, self.weight_sum = check_sample_weight(sample_weight, self.n_samples)
@@ -101,9 +98,9 @@ class BinaryProblem:
         w_arr, b_val = self._params(w, b)
         kernel = _backend.resolve(backend)
         grad_w = np.empty(self.n_features)
-        fused = kernel.logistic_loss_grad if self.link == "logit" else kernel.probit_loss_grad
-        loss_sum, grad_b_sum = fused(
-            self.X, self.y, w_arr, b_val, self.sample_weight, grad_w, _threads_for(self.X)
+        fused = "logistic_loss_grad" if self.link == "logit" else "probit_loss_grad"
+        loss_sum, grad_b_sum = self.X.call(
+            kernel, fused, self.y, w_arr, b_val, self.sample_weight, grad_w, _threads_for(self.X)
         )
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, w_arr)
@@ -128,9 +125,8 @@ class BinaryProblem:
         v_arr = as_float64(v, "v", shape=(self.n_features,))
         v_b = float(as_float64(v_b, "v_b", shape=()))
         hv = np.empty(self.n_features)
-        hv_b = _backend.resolve(backend).logistic_hessp(
-            self.X, w_arr, b_val, self.sample_weight, v_arr, v_b, hv, _threads_for(self.X)
-        )
+        hv_b = self.X.call(_backend.resolve(backend), "logistic_hessp", w_arr, b_val,
+                           self.sample_weight, v_arr, v_b, hv, _threads_for(self.X))
         scale = 1.0 / self.weight_sum
         hv *= scale
         hv += l2 * v_arr
@@ -142,7 +138,8 @@ class MultinomialProblem:
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+        As in :class:`BinaryProblem`.
     y : array-like of shape (n_samples,) int class indices in [0, n_classes), or
         (n_samples, n_classes) one-hot / probability rows.
     n_classes : int >= 2
@@ -150,7 +147,7 @@ class MultinomialProblem:
     """
 
     def __init__(self, X, y, n_classes, sample_weight=None):
-        self.X = check_design_matrix(X)
+        self.X = as_design(X)
         self.n_samples, self.n_features = self.X.shape
         if n_classes < 1:
             raise ValueError(f"n_classes must be >= 1, got {n_classes}")
@@ -176,10 +173,8 @@ class MultinomialProblem:
         W_arr, b_arr = self._params(W, b)
         grad_W = np.empty_like(W_arr)
         grad_b = np.empty_like(b_arr)
-        loss_sum = _backend.resolve(backend).softmax_loss_grad(
-            self.X, self.labels, self.Y, W_arr, b_arr, self.sample_weight, grad_W, grad_b,
-            _threads_for(self.X),
-        )
+        loss_sum = self.X.call(_backend.resolve(backend), "softmax_loss_grad", self.labels, self.Y,
+                               W_arr, b_arr, self.sample_weight, grad_W, grad_b, _threads_for(self.X))
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, W_arr)
         grad_W *= scale
@@ -201,10 +196,8 @@ class MultinomialProblem:
         vb_arr = np.zeros(self.n_classes) if v_b is None else as_float64(v_b, "v_b", shape=(self.n_classes,))
         hv = np.empty_like(V_arr)
         hv_b = np.empty_like(vb_arr)
-        _backend.resolve(backend).softmax_hessp(
-            self.X, W_arr, b_arr, self.sample_weight, V_arr, vb_arr, hv, hv_b,
-            _threads_for(self.X),
-        )
+        self.X.call(_backend.resolve(backend), "softmax_hessp", W_arr, b_arr, self.sample_weight,
+                    V_arr, vb_arr, hv, hv_b, _threads_for(self.X))
         scale = 1.0 / self.weight_sum
         hv *= scale
         hv += l2 * V_arr

@@ -23,45 +23,23 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import functions, solvers
+from ._design import as_design, count_nonfinite, max_abs
 from ._problems import BinaryProblem, MultinomialProblem
 from ._validation import check_sample_weight
 
 _SOLVERS = ("auto", "lbfgs", "newton", "sgd")
+# scikit-learn's checks of X: float32/float64 kept as they are (no copy), CSR kept (other
+# sparse formats converted to CSR once), int64 sparse indices accepted; NaN and inf are
+# counted by this module (or by as_design for sparse X), with the counts in the message.
+_X_CHECKS = dict(dtype=[np.float64, np.float32], ensure_all_finite=False, order=None, copy=False,
+                 accept_sparse="csr", accept_large_sparse=True)
 _LINKS = ("logit", "probit")
-_BLOCK_ELEMENTS = 1 << 20  # elements per row block in the chunked scans (8 MB of float64)
 
 
-def _row_block(X):
-    return max(1, _BLOCK_ELEMENTS // max(1, X.shape[1]))
-
-
-def count_nonfinite_blocked(X):
-    """``(n_nan, n_inf)`` in ``X`` without an X-sized temporary.
-
-    One read of ``X`` by ``np.sum`` (no allocation); only when the sum is not finite
-    (a NaN or inf is present, or the finite values overflow) are the row blocks counted.
-    """
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(np.sum(X)):
-            return 0, 0
-    n_nan = n_inf = 0
-    step = _row_block(X)
-    for start in range(0, X.shape[0], step):
-        block = X[start:start + step]
-        n_nan += int(np.count_nonzero(np.isnan(block)))
-        n_inf += int(np.count_nonzero(np.isinf(block)))
-    return n_nan, n_inf
-
-
-def _max_abs(X):
-    """max |X| over row blocks (no X-sized temporary); for error messages."""
-    step = _row_block(X)
-    return max((float(np.max(np.abs(X[start:start + step])))
-                for start in range(0, X.shape[0], step)), default=0.0)
-
-
-def _check_finite_X(X, name="X"):
-    n_nan, n_inf = count_nonfinite_blocked(X)
+def _check_finite_X(design, name="X"):
+    if design.is_sparse:
+        return  # as_design has scanned the stored values
+    n_nan, n_inf = count_nonfinite(design)
     if n_nan or n_inf:
         raise ValueError(
             f"{name} contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and {n_inf} "
@@ -267,7 +245,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = self.link != "probit"
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
     # ------------------------------------------------------------------ validation
@@ -303,20 +281,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                              "logit link only; use solver='lbfgs' or 'sgd' with link='probit'")
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
-                          ensure_all_finite=False, order=None, copy=False)
-        _check_finite_X(X)
-        return X
+        """X as a design matrix (:mod:`fastlogreg._design`), checked for NaN and inf."""
+        X = validate_data(self, X, reset=reset, **_X_CHECKS)
+        design = as_design(X)
+        _check_finite_X(design)
+        return design
 
-    def _validate_X_y(self, X, y):
+    def _validate_X_y(self, X, y, reset=True):
+        """``(design, y)``; X is not yet scanned for NaN and inf (see :meth:`fit`)."""
         if y is not None and np.asarray(y).dtype.kind == "f":
             _check_finite_y(np.asarray(y))  # before scikit-learn's check, which does not count
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_all_finite=False,
-                             order=None, copy=False, y_numeric=False, multi_output=False)
+        X, y = validate_data(self, X, y, reset=reset, y_numeric=False, multi_output=False, **_X_CHECKS)
         y = np.asarray(y)
         _check_finite_y(y)
         _check_label_type(y)
-        return X, y
+        return as_design(X), y
 
     def _l2(self, weight_sum):
         if np.isinf(self.C):
@@ -377,7 +356,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{solver} ended on a non-finite objective ({result.loss}) or coefficients: "
                 "the scores X @ coef_ overflow float64. Standardize the features (largest "
-                f"|X| seen by the fit: {_max_abs(obj.problem.X):.3g})."
+                f"|X| seen by the fit: {max_abs(obj.problem.X):.3g})."
             )
         w, b = obj.split(result.theta)
         C, d = obj.n_classes, obj.n_features
@@ -485,7 +464,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 _check_finite_X(X)
                 raise ValueError(
                     "the objective or its gradient overflows float64 at the starting point "
-                    f"although X is finite (largest |X|: {_max_abs(X):.3g}). Standardize the "
+                    f"although X is finite (largest |X|: {max_abs(X):.3g}). Standardize the "
                     "features."
                 )
             obj.prime(theta0, loss0, grad0)
@@ -545,12 +524,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         elif classes is not None and not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(f"classes={classes!r} is not the same as on the first call to "
                              f"partial_fit: {self.classes_!r}")
-        if y is not None and np.asarray(y).dtype.kind == "f":
-            _check_finite_y(np.asarray(y))
-        X, y = validate_data(self, X, y, reset=first, dtype=[np.float64, np.float32],
-                             ensure_all_finite=False, order=None, copy=False, multi_output=False)
+        X, y = self._validate_X_y(X, y, reset=first)
         _check_finite_X(X)
-        _check_finite_y(np.asarray(y))
         if first:
             self.classes_ = classes
         target = _encode_labels(np.asarray(y), self.classes_)
@@ -580,14 +555,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         dtype = np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype)
         coef_t = self.coef_.T.astype(np.float64, copy=False)
-        if X.dtype == np.float64:
-            scores = X @ coef_t
-        else:  # float32: score row blocks in float64 (no float64 copy of X)
+        if X.dtype == np.float64 and not X.is_sparse:
+            scores = X.X @ coef_t
+        else:  # score row blocks in float64 (no float64 copy of float32 or sparse X)
             scores = np.empty((X.shape[0], coef_t.shape[1]))
-            step = _row_block(X)
-            for start in range(0, X.shape[0], step):
-                block = np.asarray(X[start:start + step], dtype=np.float64)
-                np.matmul(block, coef_t, out=scores[start:start + step])
+            for rows, block in X.row_blocks():
+                scores[rows] = block.astype(np.float64, copy=False) @ coef_t
         scores += self.intercept_
         return scores, dtype
 

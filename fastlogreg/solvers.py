@@ -162,11 +162,11 @@ class Objective:
         return out
 
     def rows(self, rows, copy=False):
-        """The same objective on a subset of rows: a view of X (a slice or strided view),
-        or with ``copy=True`` a C-contiguous copy of those rows (the kernels' fast path),
-        in X's dtype."""
+        """The same objective on a subset of rows (a slice or an index array), by
+        :meth:`take_rows` of the design matrix: with ``copy=True`` a contiguous copy of the
+        rows of a dense X (the kernels' fast path), else a view where one exists."""
         p = self.problem
-        X = np.ascontiguousarray(p.X[rows]) if copy else p.X[rows]
+        X = p.X.take_rows(rows, contiguous=copy)
         sw = p.sample_weight[rows] if p.sample_weight.shape[0] else None
         if self.multinomial:
             target = p.labels[rows] if p.labels.shape[0] else p.Y[rows]

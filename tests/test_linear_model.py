@@ -267,7 +267,7 @@ def test_X_is_never_copied(monkeypatch, dtype, order, n_classes):
     original = solvers.Objective.__init__
 
     def spy(self, problem, *args, **kwargs):
-        seen.append(problem.X)
+        seen.append(problem.X.X)  # the dense design matrix's array
         original(self, problem, *args, **kwargs)
 
     monkeypatch.setattr(solvers.Objective, "__init__", spy)
