@@ -9,6 +9,7 @@ in each docstring; the kernel contract is in :mod:`fastlogreg.backends`.
 import numpy as np
 
 from . import _backend
+from ._design import as_design
 from ._problems import BinaryProblem, MultinomialProblem
 from ._validation import (
     as_float_array,
@@ -465,7 +466,11 @@ def logistic_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=No
 
     Parameters
     ----------
-    X : array_like of shape (n, d)
+    X : array_like or sparse matrix of shape (n, d)
+        Dense (float32 or float64 used as is, any strides) or SciPy sparse: CSR
+        (``csr_matrix`` or ``csr_array``, int32 or int64 indices, unsorted and repeated
+        column indices allowed, repeats adding up) is used as is; other sparse formats
+        are converted to CSR once (a copy). Sparse data must be finite.
     y : array_like of shape (n,), labels in {0, 1} or probabilities in [0, 1]
     w : array_like of shape (d,)
     b : float
@@ -500,7 +505,11 @@ def probit_loss_grad(X, y, w, b=0.0, *, sample_weight=None, l2=0.0, backend=None
 
     Parameters
     ----------
-    X : array_like of shape (n, d)
+    X : array_like or sparse matrix of shape (n, d)
+        Dense (float32 or float64 used as is, any strides) or SciPy sparse: CSR
+        (``csr_matrix`` or ``csr_array``, int32 or int64 indices, unsorted and repeated
+        column indices allowed, repeats adding up) is used as is; other sparse formats
+        are converted to CSR once (a copy). Sparse data must be finite.
     y : array_like of shape (n,), labels in {0, 1} or probabilities in [0, 1]
     w : array_like of shape (d,)
     b : float
@@ -539,7 +548,11 @@ def softmax_loss_grad(X, y, W, b=None, *, sample_weight=None, l2=0.0, backend=No
 
     Parameters
     ----------
-    X : array_like of shape (n, d)
+    X : array_like or sparse matrix of shape (n, d)
+        Dense (float32 or float64 used as is, any strides) or SciPy sparse: CSR
+        (``csr_matrix`` or ``csr_array``, int32 or int64 indices, unsorted and repeated
+        column indices allowed, repeats adding up) is used as is; other sparse formats
+        are converted to CSR once (a copy). Sparse data must be finite.
     y : array_like of shape (n,) class indices in [0, C), or (n, C) one-hot rows
     W : array_like of shape (C, d), as scikit-learn's ``coef_``
     b : array_like of shape (C,), optional (zeros)
@@ -578,7 +591,11 @@ def logistic_hessp(X, w, b, v, v_b=0.0, *, sample_weight=None, l2=0.0, backend=N
 
     Parameters
     ----------
-    X : array_like of shape (n, d)
+    X : array_like or sparse matrix of shape (n, d)
+        Dense (float32 or float64 used as is, any strides) or SciPy sparse: CSR
+        (``csr_matrix`` or ``csr_array``, int32 or int64 indices, unsorted and repeated
+        column indices allowed, repeats adding up) is used as is; other sparse formats
+        are converted to CSR once (a copy). Sparse data must be finite.
     w : array_like of shape (d,)
     b : float
         The point :math:`(w, b)` at which the Hessian is taken.
@@ -603,7 +620,7 @@ def logistic_hessp(X, w, b, v, v_b=0.0, *, sample_weight=None, l2=0.0, backend=N
     >>> hv.tolist(), float(hv_b)  # s(0)(1 - s(0)) = 1/4, mean over 2 rows
     ([0.125, 0.0], 0.125)
     """
-    X = as_float_array(X, "X", ndim=2)
+    X = as_design(X)
     problem = BinaryProblem(X, np.zeros(X.shape[0]), sample_weight)
     return problem.hessp(w, b, v, v_b, l2=l2, backend=backend)
 
@@ -616,7 +633,11 @@ def softmax_hessp(X, W, b, V, v_b=None, *, sample_weight=None, l2=0.0, backend=N
 
     Parameters
     ----------
-    X : array_like of shape (n, d)
+    X : array_like or sparse matrix of shape (n, d)
+        Dense (float32 or float64 used as is, any strides) or SciPy sparse: CSR
+        (``csr_matrix`` or ``csr_array``, int32 or int64 indices, unsorted and repeated
+        column indices allowed, repeats adding up) is used as is; other sparse formats
+        are converted to CSR once (a copy). Sparse data must be finite.
     W : array_like of shape (C, d)
     b : array_like of shape (C,) or None
         The point :math:`(W, b)` at which the Hessian is taken.
@@ -641,7 +662,7 @@ def softmax_hessp(X, W, b, V, v_b=None, *, sample_weight=None, l2=0.0, backend=N
     >>> hv.round(12).tolist(), hv_b.round(12).tolist()  # p = (1/2, 1/2): r = (1/2, -1/2)
     ([[0.5], [-0.5]], [0.5, -0.5])
     """
-    X = as_float_array(X, "X", ndim=2)
+    X = as_design(X)
     W_shape = np.shape(W)
     if len(W_shape) != 2:
         raise ValueError(f"W must be 2-D of shape (n_classes, n_features), got shape {W_shape}")

@@ -8,8 +8,8 @@ backend has no JIT compilation, which keeps the suite fast; the Numba probit ker
 are tested in test_probit.py). The "newton" solver passes the same suite (run with
 it added to ``ESTIMATORS``); it is left out to keep the suite short, its numerics are
 covered in test_solvers.py and test_linear_model.py. The estimator's tags say it takes
-sparse input, so the suite also feeds it SciPy sparse matrices. Every check runs; ``EXPECTED_FAILED_CHECKS`` lists the
-only ones expected to fail, each with its reason.
+sparse input, so the suite also feeds it SciPy sparse matrices. Every check runs;
+``EXPECTED_FAILED_CHECKS`` lists the only ones expected to fail, each with its reason.
 """
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
