@@ -21,6 +21,8 @@ from ._validation import as_float_array
 _INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 # Row blocks of the chunked scans below: about 8 MB of float64.
 _BLOCK_ELEMENTS = 1 << 20
+# Rows per block when CSR rows are gathered into a copy.
+_GATHER_ROWS = 1 << 12
 
 
 class DenseDesign:
@@ -97,12 +99,19 @@ class CSRDesign:
             rows = np.arange(start, stop, step)
         rows = np.asarray(rows)
         starts, ends = self.indptr[rows], self.indptr[rows + 1]
-        lengths = ends - starts
         indptr = np.zeros(rows.shape[0] + 1, dtype=self.indptr.dtype)
-        np.cumsum(lengths, out=indptr[1:])
-        # positions of the selected entries: for each row, starts[i] + 0 .. lengths[i] - 1
-        positions = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1], dtype=self.indptr.dtype)
-        return CSRDesign(self.data[positions], self.indices[positions], indptr, self.shape[1])
+        np.cumsum(ends - starts, out=indptr[1:])
+        data = np.empty(int(indptr[-1]), dtype=self.data.dtype)
+        indices = np.empty(int(indptr[-1]), dtype=self.indices.dtype)
+        # gather in blocks of rows so the position temporaries stay small
+        for lo in range(0, rows.shape[0], _GATHER_ROWS):
+            hi = min(rows.shape[0], lo + _GATHER_ROWS)
+            lengths = ends[lo:hi] - starts[lo:hi]
+            first = np.repeat(starts[lo:hi] - indptr[lo:hi], lengths)
+            positions = first + np.arange(indptr[lo], indptr[hi], dtype=first.dtype)
+            data[indptr[lo]:indptr[hi]] = self.data[positions]
+            indices[indptr[lo]:indptr[hi]] = self.indices[positions]
+        return CSRDesign(data, indices, indptr, self.shape[1])
 
     def to_scipy(self):
         """The matrix as a ``scipy.sparse.csr_matrix`` sharing ``data`` and ``indices``."""
