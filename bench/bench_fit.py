@@ -10,6 +10,12 @@ fastlogreg (solvers "auto", "lbfgs", "newton"; tol=1e-8) on
 
 * binary, float64 X of 500,000 x 100;
 * multinomial, float64 X of 200,000 x 50, 10 classes;
+* sparse (``--only sparse``): CSR X of 1,000,000 x 100,000 with 50 entries a row (column
+  indices from a Zipf law with exponent 1.1, standard normal values, int32 indices),
+  binary and multinomial with 10 classes, and binary without intercept against
+  scikit-learn's "liblinear" too (liblinear penalizes its intercept, so no intercept is
+  the only fit where it solves the same problem). scikit-learn's "newton-cholesky" forms
+  the d x d Hessian (80 GB at d = 100,000) and is left out;
 
 (and scikit-learn-intelex's ``LogisticRegression`` when ``sklearnex`` imports: it is not
 a dependency of fastlogreg; ``pip install scikit-learn-intelex`` adds that column).
@@ -20,10 +26,12 @@ fit's objective, evaluated by the NumPy reference backend (the oracle, not the c
 under test), is within 1e-8 relative of the best objective any method reached; the
 script reports medians, min-max and the per-repetition speed ratios.
 
-Memory: in a fresh subprocess per case, X of 1.6 GB is generated in row blocks, a
-warm-up fit on a slice compiles the kernels, the kernel's peak-RSS counter is reset
-(``/proc/self/clear_refs``), the fit runs, and ``VmHWM - VmRSS(before fit)`` is what
-the fit added on top of X (also tracemalloc's peak of the Python/NumPy allocations).
+Memory: in a fresh subprocess per case, X of 1.6 GB (sparse: the CSR matrix above,
+600 MB in float64) is generated in row blocks, a warm-up fit on a slice compiles the
+kernels, the kernel's peak-RSS counter is reset (``/proc/self/clear_refs``), the fit
+runs, and ``VmHWM - VmRSS(before fit)`` is what the fit added on top of X (also
+tracemalloc's peak of the Python/NumPy allocations). For sparse X the bytes of X are
+those of ``data``, ``indices`` and ``indptr``.
 """
 
 import argparse
@@ -82,6 +90,47 @@ def make_multinomial(n, d, n_classes, seed=0, dtype=np.float64):
     return X, y
 
 
+SPARSE_SHAPE = (1_000_000, 100_000)
+SPARSE_PER_ROW = 50
+
+
+def make_sparse(n, d, n_classes, per_row=SPARSE_PER_ROW, seed=0, dtype=np.float64, zipf=1.1):
+    """CSR X (n, d) with ``per_row`` entries a row, column indices from a Zipf law
+    (p_j ~ 1 / (j + 1)^zipf), standard normal values, int32 indices; labels of a planted
+    model (binary: Bernoulli of s(x w); multinomial: sampled from softmax(x W^T))."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(1.0 / np.arange(1, d + 1) ** zipf)
+    cdf /= cdf[-1]
+    nnz = n * per_row
+    indices = np.empty(nnz, dtype=np.int32)
+    data = np.empty(nnz, dtype=dtype)
+    step = 1 << 22
+    for start in range(0, nnz, step):
+        m = min(step, nnz - start)
+        indices[start:start + m] = np.minimum(np.searchsorted(cdf, rng.random(m)), d - 1)
+        data[start:start + m] = rng.standard_normal(m)
+    indptr = np.arange(0, nnz + 1, per_row, dtype=np.int32 if nnz < 2**31 else np.int64)
+    X = sp.csr_matrix((data, indices, indptr), shape=(n, d))
+    W = rng.standard_normal((max(1, n_classes if n_classes > 2 else 1), d)) * (2.0 / np.sqrt(per_row))
+    Z = np.asarray(X @ W.T)
+    if n_classes <= 2:
+        y = (rng.random(n) < 1.0 / (1.0 + np.exp(-Z[:, 0]))).astype(np.int64)
+    else:
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        y = (P.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    return X, y
+
+
+def _nbytes(X):
+    """Bytes of X: the array, or a CSR matrix's data, indices and indptr."""
+    if hasattr(X, "indptr"):
+        return int(X.data.nbytes + X.indices.nbytes + X.indptr.nbytes)
+    return int(X.nbytes)
+
+
 def reference_objective(X, y, coef, intercept):
     """The objective at (coef, intercept) by the NumPy reference backend (the oracle)."""
     from fastlogreg._problems import BinaryProblem, MultinomialProblem
@@ -95,28 +144,33 @@ def reference_objective(X, y, coef, intercept):
 
 
 # ----------------------------------------------------------------------------- speed
-def methods():
+def methods(fit_intercept=True):
     from sklearn.linear_model import LogisticRegression as SkLR
 
     from fastlogreg import LogisticRegression
 
+    common = dict(C=C, tol=TOL, max_iter=10000, fit_intercept=fit_intercept)
     out = {
-        "sklearn-lbfgs": lambda: SkLR(C=C, tol=TOL, max_iter=10000),
-        "fastlogreg-auto": lambda: LogisticRegression(C=C, tol=TOL, max_iter=10000),
-        "fastlogreg-lbfgs": lambda: LogisticRegression(C=C, tol=TOL, max_iter=10000, solver="lbfgs"),
-        "fastlogreg-newton": lambda: LogisticRegression(C=C, tol=TOL, max_iter=10000, solver="newton"),
+        "sklearn-lbfgs": lambda: SkLR(**common),
+        "fastlogreg-auto": lambda: LogisticRegression(**common),
+        "fastlogreg-lbfgs": lambda: LogisticRegression(solver="lbfgs", **common),
+        "fastlogreg-newton": lambda: LogisticRegression(solver="newton", **common),
     }
+    if not fit_intercept:
+        # liblinear's own stopping test; 1e-10 brings it to the common optimum
+        out["sklearn-liblinear"] = lambda: SkLR(solver="liblinear", C=C, tol=1e-10, max_iter=10000,
+                                                fit_intercept=False)
     try:
         from sklearnex.linear_model import LogisticRegression as ExLR
 
-        out["sklearnex"] = lambda: ExLR(C=C, tol=TOL, max_iter=10000)
+        out["sklearnex"] = lambda: ExLR(**common)
     except Exception as exc:  # a bench extra: report that it is missing
         print(f"scikit-learn-intelex not available ({type(exc).__name__}: {exc}); skipped")
     return out
 
 
-def bench_speed(name, X, y, reps):
-    ms = methods()
+def bench_speed(name, X, y, reps, fit_intercept=True):
+    ms = methods(fit_intercept)
     print(f"\n== {name}: X {X.shape} {X.dtype}, {len(np.unique(y))} classes, C={C}, tol={TOL}, "
           f"{reps} interleaved repetitions")
     for make in ms.values():  # warm-up: JIT compilation and first-touch costs
@@ -140,7 +194,8 @@ def bench_speed(name, X, y, reps):
             if hasattr(model, "n_passes_"):
                 iters[label] = (iters[label], model.n_passes_)
     best = min(min(v) for v in objectives.values())
-    result = {"problem": name, "shape": list(X.shape), "best_objective": best, "methods": {}}
+    result = {"problem": name, "shape": list(X.shape), "best_objective": best, "methods": {},
+              "fit_intercept": fit_intercept}
     base = times["sklearn-lbfgs"]
     for label in labels:
         rel = max(abs(f - best) / abs(best) for f in objectives[label])
@@ -183,7 +238,11 @@ def memory_child(case):
     kind, dtype_name, solver = case.split(":")
     dtype = np.dtype(dtype_name)
     target = 1.6e9
-    if kind == "binary":
+    if kind.startswith("sparse"):
+        (n, d), n_classes = SPARSE_SHAPE, 10 if kind == "sparse-multinomial" else 2
+        X, y = make_sparse(n, d, n_classes, seed=1, dtype=dtype)
+        max_iter = 200 if n_classes == 2 else 5
+    elif kind == "binary":
         d, n_classes = 100, 2
         n = int(target // (d * dtype.itemsize))
         X, y = make_binary(n, d, seed=1, dtype=dtype)
@@ -214,15 +273,15 @@ def memory_child(case):
     tracemalloc.stop()
     hwm = _status("VmHWM")
     print(json.dumps({
-        "case": case, "X_shape": list(X.shape), "X_bytes": int(X.nbytes),
-        "added_peak_rss_bytes": hwm - rss_before, "added_fraction_of_X": (hwm - rss_before) / X.nbytes,
-        "tracemalloc_peak_bytes": traced_peak, "tracemalloc_fraction_of_X": traced_peak / X.nbytes,
+        "case": case, "X_shape": list(X.shape), "X_bytes": _nbytes(X),
+        "added_peak_rss_bytes": hwm - rss_before, "added_fraction_of_X": (hwm - rss_before) / _nbytes(X),
+        "tracemalloc_peak_bytes": traced_peak, "tracemalloc_fraction_of_X": traced_peak / _nbytes(X),
         "fit_s": elapsed, "n_iter": int(model.n_iter_[0]), "solver": model.solver_,
     }))
 
 
 def bench_memory(cases):
-    print("\n== peak memory of a fit on a 1.6 GB X (fresh subprocess per case)")
+    print("\n== peak memory of a fit (fresh subprocess per case)")
     results = []
     for case in cases:
         proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-child", case],
@@ -243,7 +302,8 @@ def bench_memory(cases):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--only", choices=["binary", "multinomial", "memory"], default=None)
+    parser.add_argument("--only", choices=["binary", "multinomial", "memory", "sparse", "sparse-memory"],
+                        default=None, help="one group (default: the dense groups and memory cases)")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
@@ -272,6 +332,22 @@ def main():
         results["multinomial"] = bench_speed("multinomial 200,000 x 50, 10 classes, float64", X, y,
                                              args.reps)
         del X, y
+    if args.only == "sparse":
+        n, d = SPARSE_SHAPE
+        label = f"{n:,} x {d:,} CSR, {SPARSE_PER_ROW} a row (Zipf 1.1), float64"
+        X, y = make_sparse(n, d, 2)
+        results["sparse_binary"] = bench_speed(f"sparse binary {label}", X, y, args.reps)
+        results["sparse_binary_no_intercept"] = bench_speed(
+            f"sparse binary, no intercept, {label}", X, y, args.reps, fit_intercept=False)
+        X, y = make_sparse(n, d, 10)
+        results["sparse_multinomial"] = bench_speed(f"sparse multinomial, 10 classes, {label}", X, y,
+                                                    args.reps)
+        del X, y
+    if args.only == "sparse-memory":
+        results["sparse_memory"] = bench_memory([
+            "sparse-binary:float64:lbfgs", "sparse-binary:float64:newton", "sparse-binary:float32:lbfgs",
+            "sparse-multinomial:float64:auto",
+        ])
     if args.only == "memory" or (args.only is None and not args.no_memory):
         results["memory"] = bench_memory([
             "binary:float64:lbfgs", "binary:float64:newton", "binary:float32:lbfgs",
