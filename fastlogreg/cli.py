@@ -45,7 +45,8 @@ def _parser():
                        help="timed repetitions per candidate (default 5, 7 with --full, 3 with --quick)")
     bench.add_argument("--kernel", action="append", default=None, metavar="NAME",
                        help="only cases of this kernel (repeatable), e.g. softmax_loss_grad "
-                       "(dense and CSR X) or softmax_loss_grad_csr (CSR X only)")
+                       "(dense X) or softmax_loss_grad_csr (its CSR twin); "
+                       "LogisticRegression.fit: the fits on dense and CSR X")
     bench.add_argument("--index-law", action="append", default=None,
                        choices=("dense", "uniform", "zipf"),
                        help="only cases whose X is dense, or CSR with uniform or Zipf column "
@@ -126,8 +127,9 @@ def _bench(args):
             return 2
         repeat = args.repeat
     if args.kernel:
+        # the kernel a case calls: the CSR cases' <kernel>_csr twin; fits on any X
         cases = [c for c in cases
-                 if c.kernel in args.kernel or (c.index_law and f"{c.kernel}_csr" in args.kernel)]
+                 if (f"{c.kernel}_csr" if c.group == "sparse" else c.kernel) in args.kernel]
     if args.index_law:
         cases = [c for c in cases if (c.index_law or "dense") in args.index_law]
     if args.dtype:
