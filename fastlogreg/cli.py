@@ -5,6 +5,7 @@ Examples
 ``fastlogreg bench``                    about a minute: the headline kernels, both dtypes
 ``fastlogreg bench --full``             every kernel, shape, class count and backend
 ``fastlogreg bench --json r.json --plot r.png --threads 2``
+``fastlogreg bench --full --kernel logistic_loss_grad_csr``   the CSR binary kernel cases only
 ``fastlogreg warmup``                   compile every Numba kernel once (minutes, then cached)
 
 The exit status is 1 when any fastlogreg backend (or the reference) differs from the
@@ -43,7 +44,13 @@ def _parser():
     bench.add_argument("--repeat", type=int, default=None, metavar="R",
                        help="timed repetitions per candidate (default 5, 7 with --full, 3 with --quick)")
     bench.add_argument("--kernel", action="append", default=None, metavar="NAME",
-                       help="only cases of this kernel (repeatable), e.g. softmax_loss_grad")
+                       help="only cases of this kernel (repeatable), e.g. softmax_loss_grad "
+                       "(dense X) or softmax_loss_grad_csr (its CSR twin); "
+                       "LogisticRegression.fit: the fits on dense and CSR X")
+    bench.add_argument("--index-law", action="append", default=None,
+                       choices=("dense", "uniform", "zipf"),
+                       help="only cases whose X is dense, or CSR with uniform or Zipf column "
+                       "indices (repeatable)")
     bench.add_argument("--dtype", choices=("float32", "float64"), default=None,
                        help="only this data dtype")
     bench.add_argument("--shape", action="append", default=None, metavar="NxD",
@@ -120,7 +127,11 @@ def _bench(args):
             return 2
         repeat = args.repeat
     if args.kernel:
-        cases = [c for c in cases if c.kernel in args.kernel]
+        # the kernel a case calls: the CSR cases' <kernel>_csr twin; fits on any X
+        cases = [c for c in cases
+                 if (f"{c.kernel}_csr" if c.group == "sparse" else c.kernel) in args.kernel]
+    if args.index_law:
+        cases = [c for c in cases if (c.index_law or "dense") in args.index_law]
     if args.dtype:
         cases = [c for c in cases if c.dtype == args.dtype]
     if args.shape:
@@ -128,8 +139,8 @@ def _bench(args):
     if args.classes:
         cases = [c for c in cases if c.n_classes in args.classes]
     if not cases:
-        print("fastlogreg bench: no case matches the --kernel / --dtype / --shape / --classes filters",
-              file=sys.stderr)
+        print("fastlogreg bench: no case matches the --kernel / --index-law / --dtype / --shape / "
+              "--classes filters", file=sys.stderr)
         return 2
 
     def stream(rows, seconds):  # each case's rows as it finishes; the table comes at the end

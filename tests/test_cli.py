@@ -285,3 +285,98 @@ def test_warmup_command_prints_one_line_per_group_and_a_total(recording_backend,
     assert all(re.search(r"\s\d+\.\d s$", line) for line in groups), groups
     assert re.fullmatch(r"total \d+\.\d s", lines[-1]), lines[-1]
     assert {dt for _, dt, _ in recording_backend} == {"float32"}
+
+
+# --------------------------------------------------------------------------- sparse cases
+def test_csr_generator_rows_indices_and_zipf_law():
+    for law in cases.INDEX_LAWS:
+        data, indices, indptr, y = cases.csr_matrix_data(3_000, 1_000, 50, law, np.float32, 7,
+                                                         n_threads=2)
+        assert data.dtype == np.float32 and indices.dtype == np.int32
+        assert data.shape == indices.shape == (3_000 * 50,)
+        assert np.all(np.diff(indptr) == 50) and indptr[0] == 0
+        assert indices.min() >= 0 and indices.max() < 1_000
+        assert np.all(np.diff(indices.reshape(-1, 50), axis=1) >= 0)  # sorted within a row
+        assert set(np.unique(y)) == {0, 1}
+        again = cases.csr_matrix_data(3_000, 1_000, 50, law, np.float32, 7, n_threads=1)
+        assert all(np.array_equal(a, b) for a, b in zip((data, indices, indptr, y), again))
+        counts = np.bincount(indices, minlength=1_000)
+        if law == "zipf":
+            assert counts.argmax() == 0 and counts[0] > 100 * np.median(counts)
+        else:
+            assert counts.max() < 2 * np.median(counts)
+    *_, labels = cases.csr_matrix_data(3_000, 1_000, 50, "zipf", np.float64, 7, n_classes=10)
+    assert set(np.unique(labels)) == set(range(10))
+
+
+def test_sparse_case_names_and_grids():
+    case = cases.Case("logistic_loss_grad", "sparse", (1_000_000, 100_000), "float64",
+                      index_law="zipf")
+    assert case.name == "logistic_loss_grad [1000000x100000, CSR 50/row zipf]"
+    assert case.nnz_per_row == 50 and cases.Case("sigmoid", "elementwise", (3,), "float64").nnz_per_row == 0
+    default = [c for c in cases.default_cases() if c.index_law]
+    assert {c.index_law for c in default} == {"uniform", "zipf"}
+    full = [c for c in cases.full_cases() if c.index_law]
+    assert {(c.kernel, c.dtype, c.index_law) for c in full if c.group == "sparse"} == {
+        (k, dt, law) for k in ("logistic_loss_grad", "softmax_loss_grad")
+        for dt in ("float64", "float32") for law in cases.INDEX_LAWS}
+    fits = [c for c in full if c.group == "fit"]
+    assert {(c.n_classes, c.fit_intercept) for c in fits} == {(0, True), (0, False), (10, True)}
+
+
+def test_bench_sparse_cases_rows(tmp_path, capsys):
+    """The quick sparse kernel cases through the command: the CSR ceiling, the JSON fields,
+    every backend ok, scikit-learn's LinearModelLoss on the CSR matrix alongside."""
+    path = tmp_path / "sparse.json"
+    status = cli.main(["bench", "--quick", "--repeat", "1", "--threads", "1", "--dtype", "float64",
+                       "--kernel", "logistic_loss_grad_csr", "--index-law", "zipf",
+                       "--json", str(path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "5000x2000 CSR 50/row zipf" in out and "ceiling reads data and indices" in out
+    rows = json.loads(path.read_text())["rows"]
+    assert {r["index_law"] for r in rows} == {"zipf"} and {r["nnz_per_row"] for r in rows} == {50}
+    nnz_bytes = 5_000 * 50 * (8 + 4)  # float64 data, int32 indices
+    (ceil,) = [r for r in rows if r["kind"] == "ceiling"]
+    for row in rows:
+        assert row["kernel"] == "logistic_loss_grad" and row["group"] == "sparse"
+        assert row["median"] > 0 and "fraction_of_roofline" not in row
+        assert row["gbps"] == pytest.approx(nnz_bytes / row["median"] / 1e9)
+        assert row["fraction_of_ceiling"] == pytest.approx(ceil["median"] / row["median"])
+        if row["kind"] in ("backend", "reference"):
+            assert row["status"] == "ok" and row["max_rel_diff"] <= 1e-12
+    backends = {r["backend"] for r in rows if r["kind"] == "backend"}
+    assert backends == set(fastlogreg.available_backends()) - {"numpy"}
+    if "sklearn LinearModelLoss" in {r["backend"] for r in rows}:
+        (sk,) = [r for r in rows if r["backend"] == "sklearn LinearModelLoss"]
+        assert sk["status"] == "info" and sk["max_rel_diff"] < 1e-10
+
+
+def test_ceiling_reads_data_and_indices():
+    data = np.arange(1.0, 1001.0)
+    indices = np.arange(1000, dtype=np.int32)
+    for n_threads in (1, 3):
+        total, index_total = ceiling.read_pass_csr(data, indices, n_threads)
+        assert total == pytest.approx(500_500.0) and index_total == 499_500
+
+
+def test_sparse_fit_cases_report_objectives():
+    """The quick sparse fits: every candidate's objective, scikit-learn's lbfgs and, without
+    an intercept, liblinear reaching the reference's objective."""
+    from fastlogreg.benchmarks import runner
+
+    pytest.importorskip("sklearn")
+    quick = [c for c in cases.quick_cases() if c.group == "fit" and c.index_law and not c.n_classes]
+    assert {c.fit_intercept for c in quick} == {True, False}
+    for case in quick:
+        rows = runner.run_case(case, 1, ["numba"], 1)
+        by = {r["backend"]: r for r in rows}
+        assert by["numpy"]["objective"] > 0 and by["numba"]["status"] == "ok"
+        assert "objective" not in by["ceiling"]
+        expected = {"sklearn LogisticRegression"}
+        if not case.fit_intercept:
+            expected.add("sklearn liblinear")
+        assert expected <= set(by)
+        for label in expected:
+            assert abs(by[label]["objective_rel_excess"]) < 1e-9
+            assert by[label]["fit_intercept"] is case.fit_intercept

@@ -20,11 +20,12 @@ def plot(results, path):
             "pip install matplotlib (or pip install 'fastlogreg[bench]')"
         ) from exc
 
+    from .report import _fmt_shape
+
     rows = [r for r in results["rows"] if r["kind"] in ("backend", "comparison") and r.get("median")]
     labels = []
     for r in rows:
-        shape = "x".join(str(s) for s in r["shape"]) + (f" C={r['n_classes']}" if r["n_classes"] else "")
-        labels.append(f"{r['kernel']} {shape} {r['dtype']} [{r['backend']}]")
+        labels.append(f"{r['kernel']} {_fmt_shape(r)} {r['dtype']} [{r['backend']}]")
     speedup = [r["speedup_vs_reference"] for r in rows]
     fraction = [r["fraction_of_ceiling"] for r in rows]
     colors = []

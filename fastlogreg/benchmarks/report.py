@@ -15,8 +15,11 @@ def _fmt_time(seconds):
 
 
 def _fmt_shape(row):
-    shape = "x".join(str(s) for s in row["shape"])
-    return shape + (f" C={row['n_classes']}" if row["n_classes"] else "")
+    """``"5000x20 C=3"``, ``"1000000x100000 CSR 50/row zipf"``, ``"... no intercept"``."""
+    from .cases import describe_shape
+
+    return describe_shape(row["shape"], row["n_classes"], row.get("index_law", ""),
+                          row.get("fit_intercept", True))
 
 
 def header(results):
@@ -67,7 +70,7 @@ def header(results):
 
 
 COLUMNS = ("kernel", "shape", "dtype", "backend", "median +- spread", "GB/s of X",
-           "vs numpy", "of ceiling", "of roofline", "max rel diff", "status")
+           "vs numpy", "of ceiling", "of roofline", "max rel diff", "objective", "status")
 _BOUND = {"memory": "mem", "compute": "fma"}
 
 
@@ -76,6 +79,15 @@ def _fmt_roofline(row):
     if fraction is None:
         return "-"
     return f"{fraction:.2f} {_BOUND[row['roofline_bound']]}"
+
+
+def _fmt_objective(row):
+    """The reference's objective; another candidate's relative excess over it."""
+    if row.get("objective") is None:
+        return "-"
+    if row["kind"] == "reference":
+        return f"{row['objective']:.10g}"
+    return f"{row['objective_rel_excess']:+.1e}"
 
 
 def table_rows(results):
@@ -96,6 +108,7 @@ def table_rows(results):
             f"{row['fraction_of_ceiling']:.2f}" if med else "-",
             _fmt_roofline(row),
             "-" if diff is None else ("inf" if math.isinf(diff) else f"{diff:.1e}"),
+            _fmt_objective(row),
             row["status"],
         ))
     return out
@@ -103,7 +116,7 @@ def table_rows(results):
 
 def row_line(row, seconds):
     """One finished row as a line, prefixed by ``seconds`` since the run started."""
-    (kernel, shape, dtype, backend, spread, gbps, speedup, ceiling, roofline, diff,
+    (kernel, shape, dtype, backend, spread, gbps, speedup, ceiling, roofline, diff, objective,
      status) = table_rows({"rows": [row]})[0]
     parts = [spread]
     if row.get("median") and row["kind"] != "ceiling":
@@ -112,6 +125,8 @@ def row_line(row, seconds):
             parts.append(f"{roofline} of roofline")
     if diff != "-":
         parts.append(f"max rel diff {diff}")
+    if objective != "-":
+        parts.append(f"objective {objective}")
     if status:
         parts.append(status)
     return f"[{seconds:7.1f} s] {kernel} {shape} {dtype} {backend}: " + ", ".join(parts)
@@ -122,12 +137,19 @@ def format_table(results):
     rows = table_rows(results)
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
+    # the objective column only when some case has one (the fits)
+    keep = [i for i, c in enumerate(COLUMNS)
+            if c != "objective" or any(r.get("objective") is not None for r in results["rows"])]
+    rows = [tuple(r[i] for i in keep) for r in rows]
+    columns = [COLUMNS[i] for i in keep]
+    widths = [widths[i] for i in keep]
     lines = header(results) + [""]
-    lines.append("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
+    lines.append("  ".join(c.ljust(w) for c, w in zip(columns, widths)))
     lines.append("  ".join("-" * w for w in widths))
     previous = None
     for row, raw in zip(rows, results["rows"]):
-        key = (raw["kernel"], tuple(raw["shape"]), raw["n_classes"], raw["dtype"])
+        key = (raw["kernel"], tuple(raw["shape"]), raw["n_classes"], raw["dtype"],
+               raw.get("index_law", ""), raw.get("fit_intercept", True))
         if previous is not None and key != previous:
             lines.append("")
         previous = key
@@ -140,6 +162,17 @@ def format_table(results):
         "NumPy reference (tolerance 1e-12 float64, 1e-5 float32; fits: the coefficients, "
         "1e-6, both fits stopping at a gradient max-norm of 1e-8)"
     )
+    if any(r.get("index_law") for r in results["rows"]):
+        lines.append(
+            "CSR rows (CSR 50/row uniform | zipf): the kernels' <kernel>_csr twins and the fits "
+            "on a CSR X; their ceiling reads data and indices once, and 'GB/s of X' counts "
+            "those bytes"
+        )
+    if any(r.get("objective") is not None for r in results["rows"]):
+        lines.append(
+            "objective = mean loss + ||coef||^2 / (2 C n) at each fit's coefficients, by the "
+            "NumPy reference: the reference's value, the others' relative excess over it"
+        )
     if any(r.get("fraction_of_roofline") is not None for r in results["rows"]):
         lines.append(
             "roofline = max(bytes / ceiling bandwidth, flops / float64 peak FMA rate on all "

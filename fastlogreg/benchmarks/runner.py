@@ -4,7 +4,9 @@ For every case the runner first calls the reference and every candidate once and
 measures the largest relative difference (a candidate beyond the case's tolerance is
 "FAILED"; comparison libraries are only reported, "info"), then times the ceiling, the
 reference, the fastlogreg backends and the comparison libraries interleaved, and
-turns the medians into the table's columns.
+turns the medians into the table's columns. The ceiling is the case's
+(``Prepared.ceiling``: a read-only pass over X, or over ``data`` and ``indices`` of a
+CSR X); a case with an objective (the fits) reports each candidate's objective too.
 
 Before the cases, :func:`run` measures the host's peak FMA rate (:mod:`.peak`); for the
 fused kernels each row also gets the roofline (:mod:`.roofline`): the larger of the
@@ -65,7 +67,8 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
              peak_flops=None):
     """Check and time one case; return its rows (dicts), ceiling and reference first.
 
-    ``on_data(X)``, when given, is called with the case's X before anything is timed.
+    ``on_data(X)``, when given, is called with the case's X (an ndarray, or a SciPy CSR
+    matrix for the sparse cases) before anything is timed.
     ``peak_flops`` (flop/s of all threads), when given, adds the roofline columns to
     the rows of the kernels :func:`.roofline.kernel_model` covers.
     """
@@ -74,14 +77,19 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
         on_data(prep.X)
     expected = _copy(prep.reference())
     diffs = {"numpy": 0.0}
+    objectives = {}
+    if prep.objective is not None:
+        objectives["numpy"] = prep.objective(expected)
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         try:
-            diffs[label] = relative_difference(_copy(fn()), expected, prep.relative)
+            result = _copy(fn())
+            diffs[label] = relative_difference(result, expected, prep.relative)
+            if prep.objective is not None:
+                objectives[label] = prep.objective(result)
         except Exception as exc:  # a broken candidate is a failed case, not a crash
             diffs[label] = float("inf")
             print(f"  {label} raised {type(exc).__name__}: {exc}")
-    X = prep.X
-    candidates = {"ceiling": functools.partial(_ceiling.read_pass, X, n_threads), "numpy": prep.reference}
+    candidates = {"ceiling": functools.partial(prep.ceiling, n_threads), "numpy": prep.reference}
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         if np.isfinite(diffs[label]):
             candidates[label] = fn
@@ -94,8 +102,8 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
     if case.group in ("fused", "hessp"):
         n, d = case.shape
         y_itemsize = 8  # the cases pass y as float64 and labels as int64
-        model = kernel_model(case.kernel, n, d, case.n_classes, X.dtype.itemsize, y_itemsize)
-    bandwidth = X.nbytes / t_ceiling
+        model = kernel_model(case.kernel, n, d, case.n_classes, prep.X.dtype.itemsize, y_itemsize)
+    bandwidth = prep.ceiling_bytes / t_ceiling
     rows = []
     for label in ["ceiling", "numpy"] + list(prep.backends) + list(prep.comparisons):
         if label == "ceiling":
@@ -111,6 +119,9 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
             "group": case.group,
             "shape": list(case.shape),
             "n_classes": case.n_classes,
+            "index_law": case.index_law,
+            "nnz_per_row": case.nnz_per_row,
+            "fit_intercept": case.fit_intercept,
             "dtype": case.dtype,
             "backend": label,
             "kind": kind,
@@ -118,6 +129,10 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
             "tolerance": case.tolerance,
             "max_rel_diff": diffs.get(label),
         }
+        if label in objectives:
+            row["objective"] = objectives[label]
+            row["objective_rel_excess"] = ((objectives[label] - objectives["numpy"])
+                                           / abs(objectives["numpy"]))
         if label in times:
             stats = timing.summarize(times[label])
             row.update(stats)
@@ -141,7 +156,7 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
         else:
             row["status"] = ""
         rows.append(row)
-    del prep, candidates, X
+    del prep, candidates
     gc.collect()
     return rows
 
