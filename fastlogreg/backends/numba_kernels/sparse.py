@@ -11,7 +11,9 @@ block with the dense kernels' own functions (:func:`.fused._binary_pointwise`,
 :func:`.fused._softmax_pointwise`, :func:`.hessp.logistic_hessp_pointwise`,
 :func:`.hessp.softmax_hessp_pointwise`), and the residuals times the entries are
 scattered into the chunk's gradient. The block's entries (about 24 KiB) are read from
-memory once, for the gather, and again from cache for the scatter.
+memory once, for the gather, and again from cache for the scatter. While a row is
+gathered or scattered, the lines of w (or the gradient, or the transposed weights) that
+the next row's entries touch are prefetched (:func:`_prefetch_next_row`).
 
 The gathers and scatters are compiled without fastmath flags: each row's dot product
 is summed in a fixed order (four interleaved partial sums, added pairwise, then the
