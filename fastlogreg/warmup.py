@@ -7,6 +7,8 @@ function once on tiny arrays, for each dtype, which compiles (or loads) exactly 
 specialisations that the public functions and :class:`fastlogreg.LogisticRegression`
 use on C-contiguous data; ``fortran=True`` adds the fused and Hessian-vector kernels on
 Fortran-ordered ``X`` (what ``validate_data`` keeps from, e.g., a pandas DataFrame).
+The CSR kernels (``<kernel>_csr``) are called directly on the backend, with int32 and
+int64 indices for each data dtype.
 
 The C backend is compiled when the package is built and needs no warm-up.
 """
@@ -15,6 +17,7 @@ import time
 
 import numpy as np
 
+from . import _backend
 from . import functions as F
 
 DTYPES = ("float64", "float32")
@@ -62,12 +65,35 @@ def _softmax(dtype, backend, fortran):
     F.softmax_hessp(X, W, None, np.ones((3, 3)), backend=backend)
 
 
+def _csr(dtype, backend, fortran):
+    """The CSR kernels on a 4 x 3 matrix (an empty row, a repeated column), int32 and int64
+    indices: each index dtype is a specialisation of its own."""
+    kernels = _backend.resolve(backend)
+    n_threads = _backend.get_num_threads()
+    data = np.array([0.5, -1.0, 2.0, 1.5, -0.5], dtype=dtype)
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    w, v = np.zeros(3), np.ones(3)
+    W, V, b = np.zeros((3, 3)), np.ones((3, 3)), np.zeros(3)
+    labels, no_Y = np.array([0, 1, 2, 0]), np.empty((0, 0))
+    no_weights = np.empty(0)
+    for itype in (np.int32, np.int64):
+        X = (data, np.array([0, 2, 2, 1, 0], dtype=itype), np.array([0, 2, 2, 4, 5], dtype=itype))
+        kernels.logistic_loss_grad_csr(*X, y, w, 0.0, no_weights, np.empty(3), n_threads)
+        kernels.probit_loss_grad_csr(*X, y, w, 0.0, no_weights, np.empty(3), n_threads)
+        kernels.logistic_hessp_csr(*X, w, 0.0, no_weights, v, 0.0, np.empty(3), n_threads)
+        kernels.softmax_loss_grad_csr(*X, labels, no_Y, W, b, no_weights, np.empty((3, 3)),
+                                      np.empty(3), n_threads)
+        kernels.softmax_hessp_csr(*X, W, b, no_weights, V, b, np.empty((3, 3)), np.empty(3),
+                                  n_threads)
+
+
 # (name, function): one line of output per group and dtype.
 GROUPS = (
     ("elementwise (sigmoid, log_sigmoid, log_ndtr, binary_cross_entropy)", _elementwise),
     ("row-wise (logsumexp, softmax, log_softmax, cross_entropy, inner, cosine)", _rowwise),
     ("binary fused (logistic/probit_loss_grad, logistic_hessp)", _binary),
     ("softmax fused (softmax_loss_grad, softmax_hessp)", _softmax),
+    ("CSR (the five <kernel>_csr; int32 and int64 indices)", _csr),
 )
 
 

@@ -272,6 +272,32 @@ def test_warmup_calls_every_numba_kernel_in_each_dtype(recording_backend):
     assert lines[-1].startswith("total ")
 
 
+def test_warmup_calls_each_csr_kernel_with_int32_and_int64_indices(monkeypatch):
+    """Each index dtype is a Numba specialisation of its own: warm-up compiles both."""
+    from fastlogreg import warmup
+    from fastlogreg.backends.contract import CSR_KERNELS
+
+    reference = _backend.resolve("numpy")
+    calls = set()
+    module = types.SimpleNamespace()
+    for name in [f"{kernel}_csr" for kernel in CSR_KERNELS]:
+        kernel = getattr(reference, name)
+
+        def record(*args, _name=name, _kernel=kernel):
+            data, indices, indptr = args[:3]
+            assert indices.dtype == indptr.dtype
+            calls.add((_name, str(data.dtype), str(indices.dtype)))
+            return _kernel(*args)
+
+        setattr(module, name, record)
+    monkeypatch.setitem(_backend._MODULES, "recording", "not.a.module")
+    monkeypatch.setitem(_backend._loaded, "recording", module)
+    for dtype in warmup.DTYPES:
+        warmup._csr(np.dtype(dtype), "recording", False)
+    assert calls == {(f"{kernel}_csr", dtype, itype) for kernel in CSR_KERNELS
+                     for dtype in warmup.DTYPES for itype in ("int32", "int64")}
+
+
 def test_warmup_command_prints_one_line_per_group_and_a_total(recording_backend, monkeypatch, capsys):
     import re
 

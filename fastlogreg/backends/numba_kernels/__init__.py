@@ -1,8 +1,8 @@
 """The Numba backend ("numba"): the kernel contract of :mod:`fastlogreg.backends`.
 
 Every kernel of :data:`fastlogreg.backends.contract.KERNELS` is exported from the
-module of this package that defines it (``elementwise``, ``rowwise``, ``fused`` or
-``hessp``), wrapped to set Numba's thread count; a kernel none of them defines is
+module of this package that defines it (``elementwise``, ``rowwise``, ``fused``,
+``hessp`` or ``sparse``), wrapped to set Numba's thread count; a kernel none of them defines is
 absent, and the registry then refuses the backend naming it.
 
 Kernels compile lazily on first use (``cache=True`` keeps them across processes).
@@ -21,7 +21,7 @@ if not os.environ.get("NUMBA_THREADING_LAYER"):
 
 from ... import _fork  # noqa: E402
 from ..contract import KERNELS  # noqa: E402
-from . import _serial, elementwise, fused, hessp, rowwise  # noqa: E402  (after the layer is chosen)
+from . import _serial, elementwise, fused, hessp, rowwise, sparse  # noqa: E402  (after the layer is chosen)
 
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 
@@ -62,7 +62,7 @@ def run_serially():
     _serial.rebind(_KERNEL_MODULES)
 
 
-_KERNEL_MODULES = (elementwise, rowwise, fused, hessp)
+_KERNEL_MODULES = (elementwise, rowwise, fused, hessp, sparse)
 
 
 def _defining_module(name):
@@ -81,14 +81,5 @@ for _name in KERNELS:
         globals()[_name] = _with_threads(_module, _name)
         __all__.append(_name)
 del _name, _module
-
-# SCAFFOLD (replaced by the Numba CSR kernels before merge): the reference's CSR kernels.
-from ..reference import (  # noqa: E402, F401
-    logistic_hessp_csr,
-    logistic_loss_grad_csr,
-    probit_loss_grad_csr,
-    softmax_hessp_csr,
-    softmax_loss_grad_csr,
-)
 
 _fork.apply()  # a forked child that loads this backend for the first time

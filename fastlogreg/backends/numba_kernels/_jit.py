@@ -29,3 +29,6 @@ jit_block = numba.njit(**_FUSED)
 # rows: inlined by Numba itself. As separate functions LLVM kept them as calls, each
 # passing its array structs on the stack and re-checking its indices.
 jit_register_block = numba.njit(inline="always", **_FUSED)
+# The CSR gathers' per-row helpers: inlined by Numba, and without fastmath flags (the
+# CSR gathers and scatters sum in the order written, whatever the index dtype).
+jit_gather = numba.njit(inline="always", **_COMMON)

@@ -89,6 +89,52 @@ def score_pairs(X, w, b, z, v, v_b, u, pf, pf_end, pf_count):
 
 
 @jit_block
+def logistic_hessp_pointwise(z, u, sw, weighted, hv_b):
+    """The pointwise part of the logistic Hessian-vector product over a block of rows:
+    h_i = sw_i s(z_i) s(-z_i) u_i. z (m,) holds the scores, u (m,) the products x_i . v + v_b
+    on entry and h on exit. Returns ``hv_b`` plus the sum of h, added row by row."""
+    for i in range(z.shape[0]):
+        # s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): exact in the tails.
+        e = scalar.exp_nonpositive(-abs(z[i]))
+        h = e / ((1.0 + e) * (1.0 + e))
+        if weighted:
+            h *= sw[i]
+        hu = h * u[i]
+        hv_b += hu
+        u[i] = hu
+    return hv_b
+
+
+@jit_block
+def softmax_hessp_pointwise(Et, Ut, n, row_buffers, weights):
+    """The pointwise part of the softmax Hessian-vector product over the n rows of a block
+    (class-major, vectorised over rows): Et (C, >= n) holds exp(z - max) on entry
+    (:func:`.fused.shifted_exp`) and r = sw p * (u - p . u) on exit; Ut (C, >= n) holds
+    u = V x + v_b. ``row_buffers`` is ``(m, s, pu)``, each (>= n,), with s the non-argmax
+    sum of :func:`.fused.shifted_exp`; m and pu are scratch. ``weights`` is the block's
+    ``(sw, weighted)``."""
+    m, s, pu = row_buffers
+    sw, weighted = weights
+    C = Et.shape[0]
+    for i in range(n):
+        m[i] = 1.0 / (1.0 + s[i])  # m now holds 1 / (1 + s)
+        pu[i] = 0.0
+    for k in range(C):
+        ek = Et[k]
+        uk = Ut[k]
+        for i in range(n):
+            p = ek[i] * m[i]
+            ek[i] = p
+            pu[i] += p * uk[i]
+    for k in range(C):
+        ek = Et[k]
+        uk = Ut[k]
+        for i in range(n):
+            wi = sw[i] if weighted else 1.0
+            ek[i] = wi * ek[i] * (uk[i] - pu[i])
+
+
+@jit_block
 def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
     n = X.shape[0]
     rows = z.shape[0]
@@ -102,15 +148,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
         swb = sw[lo:hi] if weighted else sw
         pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
         pf = score_pairs(Xb, w, b, zb, v, v_b, ub, pf, pf_end, group_lines // 3)
-        for i in range(hi - lo):
-            # s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|): exact in the tails.
-            e = scalar.exp_nonpositive(-abs(zb[i]))
-            h = e / ((1.0 + e) * (1.0 + e))
-            if weighted:
-                h *= swb[i]
-            hu = h * ub[i]
-            hv_b += hu
-            ub[i] = hu
+        hv_b = logistic_hessp_pointwise(zb, ub, swb, weighted, hv_b)
         rank_update(Xb, ub, hv, pf, pf_end, group_lines - group_lines // 3)
     return hv_b
 
@@ -162,22 +200,7 @@ def _softmax_hessp_chunk(X, C, W, b, weights, V, v_b, G, gb, buffers):
         pf = class_scores(Xb, W, b, Zt, pf, pf_end, group_lines // 3)
         pf = class_scores(Xb, V, v_b, Ut, pf, pf_end, group_lines // 3)
         shifted_exp(Zt[:C], nb, m, s, argmax, Et[:C])
-        for i in range(nb):
-            m[i] = 1.0 / (1.0 + s[i])  # m now holds 1 / (1 + s)
-            pu[i] = 0.0
-        for k in range(C):
-            ek = Et[k]
-            uk = Ut[k]
-            for i in range(nb):
-                p = ek[i] * m[i]
-                ek[i] = p
-                pu[i] += p * uk[i]
-        for k in range(C):
-            ek = Et[k]
-            uk = Ut[k]
-            for i in range(nb):
-                wi = swb[i] if weighted else 1.0
-                ek[i] = wi * ek[i] * (uk[i] - pu[i])
+        softmax_hessp_pointwise(Et[:C], Ut[:C], nb, (m, s, pu), (swb, weighted))
         pf = class_update(Xb, Et, G, gb, pf, pf_end, group_lines - 2 * (group_lines // 3))
 
 
