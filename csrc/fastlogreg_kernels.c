@@ -38,6 +38,8 @@
 /* Rows per block of the CSR binary kernels (kernels_csr.h): their scores, then their
  * losses and residuals in one loop, then their updates, the block's entries still in L1. */
 #define FLR_CSR_BLOCK 32
+/* Most classes per group of the CSR softmax scores (their sums held in registers). */
+#define FLR_CSR_GROUP 8
 /* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
 #define FLR_ROW_EXPS 256
 

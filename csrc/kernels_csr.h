@@ -73,39 +73,84 @@ FLR_INLINE void SFX(csr_axpy)(double *restrict g, double r, const REAL *restrict
     for (int64_t p = p0; p < p1; p++) g[idx[p]] += r * (double)data[p];
 }
 
-/* z (C) = T^T x + b for the row's entries [p0, p1), T (d, C): each entry adds its value
- * times T's row of its column, in entry order. */
-FLR_INLINE void SFX(csr_scores)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
-                                const double *restrict T, const double *restrict b, int64_t C,
-                                double *restrict z)
+/* z_k = sum_p data[p] T[indices[p], k] over [p0, p1) for the K classes of T (row stride
+ * C), in entry order; K <= FLR_CSR_GROUP is a constant after inlining, so the K sums
+ * stay in registers (a sum in memory would wait for its own store at every entry).
+ * With pair: u_k likewise from S. */
+FLR_INLINE void SFX(csr_scores_group)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
+                                      const double *restrict T, const double *restrict S, int64_t C,
+                                      double *restrict z, double *restrict u, const int K, const int pair)
 {
-    for (int64_t k = 0; k < C; k++) z[k] = 0.0;
+    double az[FLR_CSR_GROUP] = {0.0}, au[FLR_CSR_GROUP] = {0.0};
     for (int64_t p = p0; p < p1; p++) {
         double x = (double)data[p];
-        const double *t = T + (int64_t)idx[p] * C;
-        for (int64_t k = 0; k < C; k++) z[k] += x * t[k];
+        int64_t o = (int64_t)idx[p] * C;
+        for (int k = 0; k < K; k++) az[k] += x * T[o + k];
+        if (pair)
+            for (int k = 0; k < K; k++) au[k] += x * S[o + k];
     }
-    for (int64_t k = 0; k < C; k++) z[k] += b[k];
+    for (int k = 0; k < K; k++) z[k] = az[k];
+    if (pair)
+        for (int k = 0; k < K; k++) u[k] = au[k];
 }
 
-/* SFX(csr_scores) for W (z, T) and V (u, S) in one sweep over the entries. */
-FLR_INLINE void SFX(csr_scores_pair)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
-                                     const double *restrict T, const double *restrict b, const double *restrict S,
-                                     const double *restrict c, int64_t C, double *restrict z, double *restrict u)
+#define FLR_CSR_GROUP_CALL(pair)                                                                \
+    switch (K) { /* a constant K per call: the sums stay in registers */                       \
+    case 1: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 1, pair); break;       \
+    case 2: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 2, pair); break;       \
+    case 3: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 3, pair); break;       \
+    case 4: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 4, pair); break;       \
+    case 5: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 5, pair); break;       \
+    case 6: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 6, pair); break;       \
+    case 7: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, 7, pair); break;       \
+    default: SFX(csr_scores_group)(data, idx, p0, p1, Tq, Sq, C, zq, uq, FLR_CSR_GROUP, pair); \
+    }
+
+/* z (C) = T^T x + b (and u (C) = S^T x + c when S is not NULL) for the row's entries
+ * [p0, p1), T and S (d, C): the classes in groups of at most FLR_CSR_GROUP, as even as
+ * possible (C = 10: 5 + 5), each a sweep over the row's entries (SFX(csr_scores_group)). */
+FLR_INLINE void SFX(csr_scores)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
+                                const double *restrict T, const double *restrict b, const double *restrict S,
+                                const double *restrict c, int64_t C, double *restrict z, double *restrict u)
 {
-    for (int64_t k = 0; k < C; k++) z[k] = u[k] = 0.0;
-    for (int64_t p = p0; p < p1; p++) {
-        double x = (double)data[p];
-        const double *t = T + (int64_t)idx[p] * C, *s = S + (int64_t)idx[p] * C;
-        for (int64_t k = 0; k < C; k++) {
-            z[k] += x * t[k];
-            u[k] += x * s[k];
+    int64_t groups = (C + FLR_CSR_GROUP - 1) / FLR_CSR_GROUP;
+    for (int64_t q = 0; q < groups; q++) {
+        int64_t k0 = C * q / groups, K = C * (q + 1) / groups - k0;
+        const double *Tq = T + k0, *Sq = S != NULL ? S + k0 : NULL;
+        double *zq = z + k0, *uq = u != NULL ? u + k0 : NULL;
+        if (S == NULL) {
+            FLR_CSR_GROUP_CALL(0)
+        } else {
+            FLR_CSR_GROUP_CALL(1)
         }
     }
-    for (int64_t k = 0; k < C; k++) {
-        z[k] += b[k];
-        u[k] += c[k];
+    for (int64_t k = 0; k < C; k++) z[k] += b[k];
+    if (S != NULL)
+        for (int64_t k = 0; k < C; k++) u[k] += c[k];
+}
+#undef FLR_CSR_GROUP_CALL
+
+/* Prefetch the rows (C doubles each) of T, of S when not NULL, and of G (for writing)
+ * that the entries [p0, p1) will touch: their first and last lines (the lines between
+ * follow by the hardware's adjacent-line prefetch for C <= 16).  A hint only. */
+FLR_INLINE void SFX(csr_prefetch_rows)(const IDX *idx, int64_t p0, int64_t p1, const double *T, const double *S,
+                                       const double *G, int64_t C)
+{
+#if defined(__GNUC__)
+    for (int64_t p = p0; p < p1; p++) {
+        int64_t o = (int64_t)idx[p] * C;
+        __builtin_prefetch(T + o, 0, 3);
+        __builtin_prefetch(T + o + C - 1, 0, 3);
+        if (S != NULL) {
+            __builtin_prefetch(S + o, 0, 3);
+            __builtin_prefetch(S + o + C - 1, 0, 3);
+        }
+        __builtin_prefetch(G + o, 1, 3);
+        __builtin_prefetch(G + o + C - 1, 1, 3);
     }
+#else
+    (void)idx, (void)p0, (void)p1, (void)T, (void)S, (void)G, (void)C;
+#endif
 }
 
 /* G (d, C): row indices[p] += data[p] r (C) over [p0, p1), in entry order. */
@@ -191,7 +236,10 @@ static void SFX(csr_softmax_rows)(const CSR *X, struct flr_chunk ch, const struc
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
     for (int64_t i0 = ch.lo; i0 < ch.hi; i0 += 4) {
         int nr = ch.hi - i0 < 4 ? (int)(ch.hi - i0) : 4;
-        for (int r = 0; r < nr; r++) SFX(csr_scores)(data, idx, ptr[i0 + r], ptr[i0 + r + 1], T, b, C, D + r * C);
+        int64_t next = i0 + nr + 4 < ch.hi ? i0 + nr + 4 : ch.hi; /* the next four rows */
+        SFX(csr_prefetch_rows)(idx, ptr[i0 + nr], ptr[next], T, NULL, G, C);
+        for (int r = 0; r < nr; r++)
+            SFX(csr_scores)(data, idx, ptr[i0 + r], ptr[i0 + r + 1], T, b, NULL, NULL, C, D + r * C, NULL);
         double sums[4];
         int64_t am[4];
         rows_shift_exp(D, P, C, nr, sums, am);
@@ -220,8 +268,10 @@ static void SFX(csr_softmax_hessp_rows)(const CSR *X, struct flr_chunk ch, const
     for (int64_t k = 0; k < C; k++) gb[k] = 0.0;
     for (int64_t i0 = ch.lo; i0 < ch.hi; i0 += 4) {
         int nr = ch.hi - i0 < 4 ? (int)(ch.hi - i0) : 4;
+        int64_t next = i0 + nr + 4 < ch.hi ? i0 + nr + 4 : ch.hi; /* the next four rows */
+        SFX(csr_prefetch_rows)(idx, ptr[i0 + nr], ptr[next], T, S, G, C);
         for (int r = 0; r < nr; r++)
-            SFX(csr_scores_pair)(data, idx, ptr[i0 + r], ptr[i0 + r + 1], T, b, S, v_b, C, D + r * C, U + r * C);
+            SFX(csr_scores)(data, idx, ptr[i0 + r], ptr[i0 + r + 1], T, b, S, v_b, C, D + r * C, U + r * C);
         double sums[4];
         int64_t am[4];
         rows_shift_exp(D, P, C, nr, sums, am);
