@@ -2,6 +2,7 @@
 
     python csrc/tools/bench_csr.py [--n 1000000] [--d 100000] [--nnz 50] [--reps 7]
                                    [--threads 2] [--ref-reps 3] [--laws uniform zipf]
+                                   [--dtypes float64 float32]
 
 X is n x d in CSR form with nnz entries per row, int32 indices, column indices drawn
 uniformly or from p_j ~ 1 / (j + 1)^1.1 (Zipf-like), float64 data (and the same values
@@ -118,6 +119,7 @@ def main():
     ap.add_argument("--ref-reps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--laws", nargs="+", default=["uniform", "zipf"])
+    ap.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
     args = ap.parse_args()
     numba.set_num_threads(args.threads)
     n, d, C = args.n, args.d, 10
@@ -136,7 +138,8 @@ def main():
         del X
         w = rng.standard_normal(d) * 0.01
         W = rng.standard_normal((C, d)) * 0.01
-        for data in (data64, data64.astype(np.float32)):
+        for dtype in args.dtypes:
+            data = data64.astype(dtype, copy=False)
             bench_case(f"{law} {data.dtype}", data, indices, indptr, y, labels, w, W, args)
 
 
