@@ -25,7 +25,8 @@ from cffi import FFI
 _HERE = os.path.dirname(os.path.abspath(__file__))
 HEADER = os.path.join(_HERE, "fastlogreg_kernels.h")
 SOURCES = [os.path.join(_HERE, "fastlogreg_kernels.c")]
-DEPENDS = [HEADER] + [os.path.join(_HERE, f) for f in ("kernels_impl.h", "kernels_isa.h", "kernels_rows.h")]
+DEPENDS = [HEADER] + [os.path.join(_HERE, f)
+                      for f in ("kernels_impl.h", "kernels_isa.h", "kernels_rows.h", "kernels_csr.h")]
 
 
 def _cdef():

@@ -35,6 +35,11 @@
 /* Most bytes of X per softmax block: every register tile of the update re-reads the
  * block, from L1 or L2 (256 KiB: 32 rows up to d = 1024 float64). */
 #define FLR_SOFTMAX_BYTES (256 * 1024)
+/* Rows per block of the CSR binary kernels (kernels_csr.h): their scores, then their
+ * losses and residuals in one loop, then their updates, the block's entries still in L1. */
+#define FLR_CSR_BLOCK 32
+/* Most classes per group of the CSR softmax scores (their sums held in registers). */
+#define FLR_CSR_GROUP 8
 /* Classes up to which the row-wise softmax keeps a row's exps on the stack (computed once). */
 #define FLR_ROW_EXPS 256
 
@@ -510,6 +515,80 @@ FLR_INLINE void rows_shift_exp(double *z, double *E, int64_t C, int nr, double *
     }
 }
 
+/* The pointwise parts of the fused kernels, shared by the dense rows (compiled once per
+ * ISA level, into which they are inlined) and the CSR kernels (kernels_csr.h). */
+enum { FLR_LINK_LOGIT, FLR_LINK_PROBIT };
+
+/* Loss and residual of the nb rows of a block: z[k] in, loss[k] and r[k] out (weighted).
+ * The logit link uses the branch-free exp/log1p: this loop vectorizes. */
+FLR_INLINE void block_pointwise(int link, int64_t nb, const double *z, const double *y,
+                                const double *sw, double *restrict loss, double *restrict r)
+{
+    if (link == FLR_LINK_LOGIT) {
+        double e[FLR_MAX_BLOCK];
+        for (int64_t k = 0; k < nb; k++) e[k] = exp_nonpositive(-fabs(z[k]));
+        if (sw == NULL) {
+            for (int64_t k = 0; k < nb; k++) logistic_point_exp(z[k], e[k], y[k], &loss[k], &r[k]);
+        } else {
+            for (int64_t k = 0; k < nb; k++) {
+                double l, q;
+                logistic_point_exp(z[k], e[k], y[k], &l, &q);
+                loss[k] = l * sw[k];
+                r[k] = q * sw[k];
+            }
+        }
+    } else {
+        for (int64_t k = 0; k < nb; k++) {
+            double l, q;
+            probit_point(z[k], y[k], &l, &q);
+            double s = sw != NULL ? sw[k] : 1.0;
+            loss[k] = l * s;
+            r[k] = q * s;
+        }
+    }
+}
+
+/* One row's loss and residuals from its shifted scores D (C) and their exps P, with sum
+ * and am from rows_shift_exp: P := s (p - y); returns the weighted loss s * (lse - D_y). */
+FLR_INLINE double softmax_point(double *D, double *P, double sum, int64_t am, int64_t C, int64_t i,
+                              const int64_t *labels, const double *Y, const double *sw)
+{
+    double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
+    double s = sw != NULL ? sw[i] : 1.0;
+    double point;
+    /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
+    if (labels != NULL) {
+        int64_t t = labels[i];
+        point = L - D[t];
+        for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
+        /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
+        P[t] = t == am ? -s * (sum * inv) : P[t] - s;
+    } else {
+        const double *yi = Y + i * C;
+        point = 0.0;
+        for (int64_t k = 0; k < C; k++) {
+            if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
+            P[k] = s * (P[k] * inv - yi[k]);
+        }
+    }
+    return s * point;
+}
+
+/* One row's Hessian-weighted residuals from the exps P (C) of its shifted scores and their
+ * non-argmax sum (rows_shift_exp), U (C) the direction's scores: P := the softmax,
+ * R := s p_k (u_k - p . u). */
+FLR_INLINE void softmax_hessp_point(const double *U, double *P, double *R, double sum, int64_t C,
+                                    double s)
+{
+    double inv = 1.0 / (1.0 + sum);
+    double pu = 0.0;
+    for (int64_t k = 0; k < C; k++) {
+        P[k] *= inv; /* p_k */
+        pu += P[k] * U[k];
+    }
+    for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
+}
+
 /* ------------------------------------------------------------------ vector helpers */
 /* GCC/Clang vector extensions: 8 doubles (flr_v8d, AVX-512's register) and 4 doubles
  * (flr_v4d, AVX2's).  Each lane of a dot product's accumulator is an independent partial
@@ -587,7 +666,6 @@ __attribute__((unused)) static const int64_t tail_keep4[4][4] = {{0, 0, 0, 0}, {
 
 /* ------------------------------------------------------------------ ISA levels */
 enum { FLR_OP_SIGMOID, FLR_OP_LOG_SIGMOID, FLR_OP_LOG_NDTR };
-enum { FLR_LINK_LOGIT, FLR_LINK_PROBIT };
 
 /* The hot row loops of one ISA level, for T = double and T = float data
  * (kernels_rows.h); the kernels in kernels_impl.h call them through the active level. */
@@ -717,3 +795,30 @@ const char *flr_instruction_set(void) { return flr_active->name; }
 #undef MATRIX
 #undef SFX
 #undef ROWS
+
+/* The CSR kernels: compiled once (no ISA levels), for each data type and index type. */
+#define REAL double
+#define IDX int32_t
+#define SFX(name) name##_f64_i32
+#include "kernels_csr.h"
+#undef IDX
+#undef SFX
+#define IDX int64_t
+#define SFX(name) name##_f64_i64
+#include "kernels_csr.h"
+#undef REAL
+#undef IDX
+#undef SFX
+
+#define REAL float
+#define IDX int32_t
+#define SFX(name) name##_f32_i32
+#include "kernels_csr.h"
+#undef IDX
+#undef SFX
+#define IDX int64_t
+#define SFX(name) name##_f32_i64
+#include "kernels_csr.h"
+#undef REAL
+#undef IDX
+#undef SFX

@@ -307,35 +307,6 @@ static void SFX(bce_segment)(const REAL *z, int64_t zs, const double *y, REAL *o
 
 /* ------------------------------------------------------------------ fused binary */
 
-/* Loss and residual of the nb rows of a block: z[k] in, loss[k] and r[k] out (weighted).
- * The logit link uses the branch-free exp/log1p: this loop vectorizes. */
-FLR_INLINE void SFX(block_pointwise)(int link, int64_t nb, const double *z, const double *y,
-                                        const double *sw, double *restrict loss, double *restrict r)
-{
-    if (link == FLR_LINK_LOGIT) {
-        double e[FLR_MAX_BLOCK];
-        for (int64_t k = 0; k < nb; k++) e[k] = exp_nonpositive(-fabs(z[k]));
-        if (sw == NULL) {
-            for (int64_t k = 0; k < nb; k++) logistic_point_exp(z[k], e[k], y[k], &loss[k], &r[k]);
-        } else {
-            for (int64_t k = 0; k < nb; k++) {
-                double l, q;
-                logistic_point_exp(z[k], e[k], y[k], &l, &q);
-                loss[k] = l * sw[k];
-                r[k] = q * sw[k];
-            }
-        }
-    } else {
-        for (int64_t k = 0; k < nb; k++) {
-            double l, q;
-            probit_point(z[k], y[k], &l, &q);
-            double s = sw != NULL ? sw[k] : 1.0;
-            loss[k] = l * s;
-            r[k] = q * s;
-        }
-    }
-}
-
 /* Rows per block of the binary kernels: about FLR_ISA_BLOCK_BYTES of X, a multiple of 8
  * between 8 and FLR_MAX_BLOCK. */
 static inline int64_t SFX(binary_block_rows)(int64_t d)
@@ -447,7 +418,7 @@ static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct
             }
             for (int64_t k = 0; k < nb; k++) zb[k] += b;
         }
-        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
+        block_pointwise(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
         for (int64_t k = 0; k < nb; k++) {
             loss += lb[k];
             grad_b += rb[k];
@@ -484,7 +455,7 @@ FLR_INLINE void SFX(narrow_row)(const REAL *x, int safe, int64_t d, const int wi
  * registers for the whole chunk.  Per block: (1) the scores, 8 rows at a time: lanes
  * x_l w_l (+ x_{l+8} w_{l+8}), then the 8 rows' sum8 trees at once (sum8x8); the other
  * rows one by one with the same lanes and tree; (2) losses and residuals
- * (SFX(block_pointwise)); (3) the loss and grad_b sums in 8 lanes (lane = row - lo mod 8;
+ * (block_pointwise); (3) the loss and grad_b sums in 8 lanes (lane = row - lo mod 8;
  * the rows after the chunk's last full 8 added in row order) and g += r_k x_k in row order.
  * A row is read whole past its end only below `safe_end`, where the read stays inside X. */
 FLR_INLINE void SFX(narrow_body)(const MATRIX *Xm, struct flr_chunk ch, int64_t safe_end, const int wide,
@@ -533,7 +504,7 @@ FLR_INLINE void SFX(narrow_body)(const MATRIX *Xm, struct flr_chunk ch, int64_t 
             if (wide) s += xb[k][1] * whi;
             zb[k] = sum8(s) + b;
         }
-        SFX(block_pointwise)(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
+        block_pointwise(link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
         for (k = 0; k + 8 <= nb; k += 8) {
             lossv += load8_f64(lb + k);
             gbv += load8_f64(rb + k);
@@ -573,32 +544,6 @@ static void SFX(binary_rows_narrow)(const MATRIX *X, struct flr_chunk ch, int64_
 }
 #endif
 /* ------------------------------------------------------------------ fused softmax */
-/* One row's loss and residuals from its shifted scores D (C) and their exps P, with sum
- * and am from rows_shift_exp: P := s (p - y); returns the weighted loss s * (lse - D_y). */
-FLR_INLINE double SFX(softmax_point)(double *D, double *P, double sum, int64_t am, int64_t C, int64_t i,
-                                     const int64_t *labels, const double *Y, const double *sw)
-{
-    double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
-    double s = sw != NULL ? sw[i] : 1.0;
-    double point;
-    /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
-    if (labels != NULL) {
-        int64_t t = labels[i];
-        point = L - D[t];
-        for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
-        /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
-        P[t] = t == am ? -s * (sum * inv) : P[t] - s;
-    } else {
-        const double *yi = Y + i * C;
-        point = 0.0;
-        for (int64_t k = 0; k < C; k++) {
-            if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
-            P[k] = s * (P[k] * inv - yi[k]);
-        }
-    }
-    return s * point;
-}
-
 #if defined(FLR_VECTOR)
 /* gW rows t < K (stride gs), columns [j, j + FLR_VL U): += sum_r R[r][t] x_r over the
  * rows r < nr of the block (x_r = x + r s), in row order.  The K x U vector tile stays in
@@ -750,7 +695,7 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
                 int64_t am[4];
                 rows_shift_exp(D, Pq, C, 4, sums, am);
                 for (int r = 0; r < 4; r++)
-                    loss += SFX(softmax_point)(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
+                    loss += softmax_point(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
             }
             SFX(add_residuals)(gW, gb, P, C, nb, X + i * xs0, xs0, d);
         }
@@ -761,7 +706,7 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
         double sum;
         int64_t am;
         rows_shift_exp(D, P, C, 1, &sum, &am);
-        loss += SFX(softmax_point)(D, P, sum, am, C, i, labels, Y, sw);
+        loss += softmax_point(D, P, sum, am, C, i, labels, Y, sw);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += P[k];
             SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
@@ -816,21 +761,6 @@ static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, cons
     *acc_out = acc_b;
 }
 
-/* One row's Hessian-weighted residuals from the exps P (C) of its shifted scores and their
- * non-argmax sum (rows_shift_exp), U (C) the direction's scores: P := the softmax,
- * R := s p_k (u_k - p . u). */
-FLR_INLINE void SFX(softmax_hessp_point)(const double *U, double *P, double *R, double sum, int64_t C,
-                                         double s)
-{
-    double inv = 1.0 / (1.0 + sum);
-    double pu = 0.0;
-    for (int64_t k = 0; k < C; k++) {
-        P[k] *= inv; /* p_k */
-        pu += P[k] * U[k];
-    }
-    for (int64_t k = 0; k < C; k++) R[k] = s * P[k] * (U[k] - pu);
-}
-
 /* Rows [lo, hi) of H v into gW (C, d) and gb (C) (p->grad, grad_b); D, U, P are 4C-sized scratch, R holds
  * FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks as in SFX(softmax_rows):
  * the scores of W_k and V_k of four rows in one sweep (SFX(dot4x2)), the block's
@@ -863,7 +793,7 @@ static void SFX(softmax_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, const
                 int64_t am[4];
                 rows_shift_exp(D, P, C, 4, sums, am);
                 for (int r = 0; r < 4; r++)
-                    SFX(softmax_hessp_point)(U + r * C, P + r * C, R + (q + r) * C, sums[r], C,
+                    softmax_hessp_point(U + r * C, P + r * C, R + (q + r) * C, sums[r], C,
                                              sw != NULL ? sw[i + q + r] : 1.0);
             }
             SFX(add_residuals)(gW, gb, R, C, nb, X + i * xs0, xs0, d);
@@ -880,7 +810,7 @@ static void SFX(softmax_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, const
         double sum;
         int64_t am;
         rows_shift_exp(D, P, C, 1, &sum, &am);
-        SFX(softmax_hessp_point)(U, P, R, sum, C, sw != NULL ? sw[i] : 1.0);
+        softmax_hessp_point(U, P, R, sum, C, sw != NULL ? sw[i] : 1.0);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += R[k];
             SFX(axpy)(gW + k * d, R[k], xi, xs1, d);

@@ -7,8 +7,8 @@ broadcast rows, read-only and unaligned arrays) and thread counts, and compares 
 ``fastlogreg.backends.reference`` (the oracle) or, where the reference itself cancels, with
 an accurate NumPy formula.  :func:`fused_results` gives the outputs of the fused kernels in
 one flat float64 vector, for comparing the ISA levels of the C kernel (a child process per
-level, ``FASTLOGREG_C_ISA``), and :func:`rowwise_results` those of the kernels compiled once
-for every level.
+level, ``FASTLOGREG_C_ISA``), and :func:`rowwise_results` and :func:`csr_results` those of
+the kernels compiled once for every level.
 """
 
 import numpy as np
@@ -263,6 +263,33 @@ def fused_results(dtype, n_threads=2):
             "logistic_hessp": np.concatenate([np.ravel(hb), h]),
             "softmax_loss_grad": np.concatenate([np.ravel(loss), G.ravel(), gb]),
             "softmax_hessp": np.concatenate([H.ravel(), hb2])}
+
+
+def csr_results(dtype, n_threads=2):
+    """Every CSR kernel's outputs on one fixed problem (float64 or float32 data, 20,000 x 37,
+    rows of 0 to 23 entries, unsorted and repeated columns, sample weights, 4 classes), with
+    int32 and then int64 indices: one float64 vector, whose two halves should be equal."""
+    p = _fused_inputs(dtype)
+    n, d = p["X"].shape
+    sw, W, b, C = p["sw"], p["W"], p["b"], p["W"].shape[0]
+    rng = np.random.default_rng(1)
+    indptr = np.concatenate([[0], np.cumsum(rng.integers(0, 24, n))])
+    indices = rng.integers(0, d, indptr[-1])
+    data = (rng.standard_normal(indptr[-1]) * 3).astype(dtype)
+    outs = []
+    for itype in (np.int32, np.int64):
+        X = (data, indices.astype(itype), indptr.astype(itype))
+        g, gp, h = np.empty(d), np.empty(d), np.empty(d)
+        outs += [np.ravel(c.logistic_loss_grad_csr(*X, p["y"], p["w"], 0.1, sw, g, n_threads)), g]
+        outs += [np.ravel(c.probit_loss_grad_csr(*X, p["y"], p["w"], 0.1, sw, gp, n_threads)), gp]
+        outs += [np.ravel(c.logistic_hessp_csr(*X, p["w"], 0.1, sw, p["w"], 0.2, h, n_threads)), h]
+        G, gb = np.empty((C, d)), np.empty(C)
+        loss = c.softmax_loss_grad_csr(*X, p["lab"], np.zeros((0, 0)), W, b, sw, G, gb, n_threads)
+        outs += [np.ravel(loss), G.ravel(), gb]
+        H, hb = np.empty((C, d)), np.empty(C)
+        c.softmax_hessp_csr(*X, W, b, sw, W, b, H, hb, n_threads)
+        outs += [H.ravel(), hb]
+    return np.concatenate([np.asarray(a, np.float64) for a in outs])
 
 
 def rowwise_results(dtype, n_threads=2):

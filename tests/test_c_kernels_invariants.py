@@ -5,9 +5,9 @@ C sources.
 
 What the ISA levels promise (csrc/README.md): on one host repeated calls of a level are
 bit-identical; the kernels compiled once for every level (row-wise softmax family, inner,
-cosine_similarity, cross_entropy) give the same bits whatever level is picked; the fused
-kernels' row loops differ between levels in the last bits only (FMA contraction, 4 or 8
-dot-product lanes), within a relative 1e-13.
+cosine_similarity, cross_entropy, the CSR kernels) give the same bits whatever level is
+picked; the fused kernels' row loops differ between levels in the last bits only (FMA
+contraction, 4 or 8 dot-product lanes), within a relative 1e-13.
 """
 
 import importlib.util
@@ -63,6 +63,7 @@ def _level_results(isa):
         "    for kernel, v in k.fused_results(dt).items():\n"
         "        out[f'again_{kernel}_{name}'] = v\n"
         "    out['rowwise_' + name] = k.rowwise_results(dt)\n"
+        "    out['csr_' + name] = k.csr_results(dt)\n"
         "np.savez(sys.argv[1], **out)\n"
     )
     path = os.path.join(env.get("TMPDIR", "/tmp"), f"flr_isa_{os.getpid()}_{isa}.npz")
@@ -103,6 +104,21 @@ def test_isa_levels_rowwise_bit_identical(levels):
     for name in names[1:]:
         for dt in ("float64", "float32"):
             np.testing.assert_array_equal(levels[name]["rowwise_" + dt], levels[names[0]]["rowwise_" + dt],
+                                          err_msg=f"{name} vs {names[0]} {dt}")
+
+
+@needs_c
+def test_isa_levels_csr_bit_identical(levels):
+    """The CSR kernels are compiled once: the same bits at every level, and for int32 and
+    int64 indices."""
+    names = list(levels)
+    for name in names:
+        for dt in ("float64", "float32"):
+            got = levels[name]["csr_" + dt]
+            assert np.all(np.isfinite(got))
+            half = got.shape[0] // 2
+            np.testing.assert_array_equal(got[:half], got[half:], err_msg=f"{name} {dt} int32 vs int64")
+            np.testing.assert_array_equal(got, levels[names[0]]["csr_" + dt],
                                           err_msg=f"{name} vs {names[0]} {dt}")
 
 

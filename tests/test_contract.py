@@ -32,6 +32,11 @@ EXPECTED = {
     "probit_loss_grad": "X y w b sample_weight grad_w n_threads",
     "logistic_hessp": "X w b sample_weight v v_b hv n_threads",
     "softmax_hessp": "X W b sample_weight V v_b hv hv_b n_threads",
+    "logistic_loss_grad_csr": "data indices indptr y w b sample_weight grad_w n_threads",
+    "probit_loss_grad_csr": "data indices indptr y w b sample_weight grad_w n_threads",
+    "softmax_loss_grad_csr": "data indices indptr labels Y W b sample_weight grad_W grad_b n_threads",
+    "logistic_hessp_csr": "data indices indptr w b sample_weight v v_b hv n_threads",
+    "softmax_hessp_csr": "data indices indptr W b sample_weight V v_b hv hv_b n_threads",
 }
 
 
