@@ -62,6 +62,15 @@ class DenseDesign:
         for _, block in self.row_blocks():
             yield block
 
+    def column_square_sums(self, sample_weight):
+        """``sum_i sw_i x_ij^2`` for every column j, (d,) float64 (``sample_weight`` of
+        length 0: unit weights), in row blocks."""
+        out = np.zeros(self.shape[1])
+        for rows, block in self.row_blocks():
+            squares = np.square(block, dtype=np.float64)
+            out += sample_weight[rows] @ squares if sample_weight.shape[0] else squares.sum(axis=0)
+        return out
+
 
 class CSRDesign:
     """A CSR X (n, d) given by ``data`` (nnz,), ``indices`` (nnz,) and ``indptr`` (n + 1,).
@@ -133,6 +142,17 @@ class CSRDesign:
             rows = slice(start, stop)
             yield rows, self.take_rows(rows).to_scipy()
             start = stop
+
+    def column_square_sums(self, sample_weight):
+        """``sum_i sw_i x_ij^2`` for every column j, (d,) float64 (``sample_weight`` of
+        length 0: unit weights), in blocks of rows; repeated entries count separately."""
+        out = np.zeros(self.shape[1])
+        for rows, block in self.row_blocks():
+            squares = np.square(block.data, dtype=np.float64)
+            if sample_weight.shape[0]:
+                squares *= np.repeat(sample_weight[rows], np.diff(block.indptr))
+            out += np.bincount(block.indices, weights=squares, minlength=self.shape[1])
+        return out
 
     def stored_values(self):
         """``data`` of the matrix's rows in blocks of about 8 MB."""
