@@ -158,8 +158,7 @@ def methods(fit_intercept=True):
     }
     if not fit_intercept:
         # liblinear's own stopping test; 1e-10 brings it to the common optimum
-        out["sklearn-liblinear"] = lambda: SkLR(solver="liblinear", C=C, tol=1e-10, max_iter=10000,
-                                                fit_intercept=False)
+        out["sklearn-liblinear"] = lambda: SkLR(solver="liblinear", **{**common, "tol": 1e-10})
     try:
         from sklearnex.linear_model import LogisticRegression as ExLR
 
@@ -305,6 +304,9 @@ def main():
     parser.add_argument("--only", choices=["binary", "multinomial", "memory", "sparse", "sparse-memory"],
                         default=None, help="one group (default: the dense groups and memory cases)")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument("--sparse-rows", type=int, default=SPARSE_SHAPE[0],
+                        help="rows of the sparse speed cases (scikit-learn's lbfgs needs thousands of "
+                        "iterations on them: about 5 minutes per fit at 100,000 rows)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -333,7 +335,7 @@ def main():
                                              args.reps)
         del X, y
     if args.only == "sparse":
-        n, d = SPARSE_SHAPE
+        n, d = args.sparse_rows, SPARSE_SHAPE[1]
         label = f"{n:,} x {d:,} CSR, {SPARSE_PER_ROW} a row (Zipf 1.1), float64"
         X, y = make_sparse(n, d, 2)
         results["sparse_binary"] = bench_speed(f"sparse binary {label}", X, y, args.reps)
