@@ -8,7 +8,9 @@
  * takes its rows in blocks: (1) the scores by gathers from the coefficients, (2) the
  * losses and residuals (the dense kernels' pointwise functions), (3) the residuals times
  * the entries scattered into the chunk's gradient, while the block's entries are still
- * in cache.  Every sum is taken in row order (the entries of a row in a fixed order), so
+ * in cache (binary kernels from FLR_CSR_INTERLEAVE_MIN_D columns: each chunk's copy of w
+ * interleaved with its gradient, one cache line an entry, the lines prefetched ahead of
+ * the gathers).  Every sum is taken in row order (the entries of a row in a fixed order), so
  * the results depend neither on the blocks nor on the index type.  Softmax: the
  * coefficients are transposed to (d, C) once per call (a column's C weights contiguous),
  * the chunks accumulate their gradient as (d, C), transposed back in the reduction. */
@@ -20,33 +22,69 @@ struct SFX(flr_csr) {
 };
 #define CSR struct SFX(flr_csr)
 
-/* sum_p data[p] w[indices[p]] over [p0, p1): four partial sums (entry p0 + 4m + l into
- * lane l), added as (a0 + a1) + (a2 + a3), then the last p1 - p0 mod 4 entries in order. */
+/* Prefetch, for writing, the line of column indices[q] of an (d, S) interleaved array
+ * (wg + S * indices[q]); a hint only. */
+FLR_INLINE void SFX(csr_prefetch_col)(const double *wg, const IDX *idx, int64_t q, const int S)
+{
+#if defined(__GNUC__)
+    __builtin_prefetch(wg + (int64_t)S * idx[q], 1, 3);
+#else
+    (void)wg, (void)idx, (void)q, (void)S;
+#endif
+}
+
+/* sum_p data[p] wg[S indices[p]] over [p0, p1): four partial sums (entry p0 + 4m + l into
+ * lane l), added as (a0 + a1) + (a2 + a3), then the last p1 - p0 mod 4 entries in order.
+ * With pf > 0 (and p1 + pf within the chunk's entries) each entry p also prefetches the
+ * line of entry p + pf's column. */
 FLR_INLINE double SFX(csr_dot)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
-                               const double *restrict w)
+                               const double *restrict wg, const int S, int64_t pf)
 {
     double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
     int64_t p = p0;
-    for (; p + 4 <= p1; p += 4) {
-        a0 += (double)data[p] * w[idx[p]];
-        a1 += (double)data[p + 1] * w[idx[p + 1]];
-        a2 += (double)data[p + 2] * w[idx[p + 2]];
-        a3 += (double)data[p + 3] * w[idx[p + 3]];
+    if (pf > 0) {
+        for (; p + 4 <= p1; p += 4) {
+            SFX(csr_prefetch_col)(wg, idx, p + pf, S);
+            SFX(csr_prefetch_col)(wg, idx, p + pf + 1, S);
+            SFX(csr_prefetch_col)(wg, idx, p + pf + 2, S);
+            SFX(csr_prefetch_col)(wg, idx, p + pf + 3, S);
+            a0 += (double)data[p] * wg[S * (int64_t)idx[p]];
+            a1 += (double)data[p + 1] * wg[S * (int64_t)idx[p + 1]];
+            a2 += (double)data[p + 2] * wg[S * (int64_t)idx[p + 2]];
+            a3 += (double)data[p + 3] * wg[S * (int64_t)idx[p + 3]];
+        }
+        for (int64_t q = p; q < p1; q++) SFX(csr_prefetch_col)(wg, idx, q + pf, S);
+    } else {
+        for (; p + 4 <= p1; p += 4) {
+            a0 += (double)data[p] * wg[S * (int64_t)idx[p]];
+            a1 += (double)data[p + 1] * wg[S * (int64_t)idx[p + 1]];
+            a2 += (double)data[p + 2] * wg[S * (int64_t)idx[p + 2]];
+            a3 += (double)data[p + 3] * wg[S * (int64_t)idx[p + 3]];
+        }
     }
     double acc = (a0 + a1) + (a2 + a3);
-    for (; p < p1; p++) acc += (double)data[p] * w[idx[p]];
+    for (; p < p1; p++) acc += (double)data[p] * wg[S * (int64_t)idx[p]];
     return acc;
 }
 
-/* SFX(csr_dot) with w and with v in one sweep (the same order for each). */
+/* SFX(csr_dot) of w[S j] and of v[S j] in one sweep (the same order for each),
+ * prefetching the lines of w as SFX(csr_dot). */
 FLR_INLINE void SFX(csr_dot_pair)(const REAL *restrict data, const IDX *restrict idx, int64_t p0, int64_t p1,
-                                  const double *restrict w, const double *restrict v, double *xw, double *xv)
+                                  const double *restrict w, const double *restrict v, const int S, int64_t pf,
+                                  double *xw, double *xv)
 {
     double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0, c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0;
     int64_t p = p0;
     for (; p + 4 <= p1; p += 4) {
+        if (pf > 0) {
+            SFX(csr_prefetch_col)(w, idx, p + pf, S);
+            SFX(csr_prefetch_col)(w, idx, p + pf + 1, S);
+            SFX(csr_prefetch_col)(w, idx, p + pf + 2, S);
+            SFX(csr_prefetch_col)(w, idx, p + pf + 3, S);
+        }
         double x0 = (double)data[p], x1 = (double)data[p + 1], x2 = (double)data[p + 2], x3 = (double)data[p + 3];
-        int64_t j0 = idx[p], j1 = idx[p + 1], j2 = idx[p + 2], j3 = idx[p + 3];
+        int64_t j0 = S * (int64_t)idx[p], j1 = S * (int64_t)idx[p + 1];
+        int64_t j2 = S * (int64_t)idx[p + 2], j3 = S * (int64_t)idx[p + 3];
         a0 += x0 * w[j0];
         a1 += x1 * w[j1];
         a2 += x2 * w[j2];
@@ -56,21 +94,24 @@ FLR_INLINE void SFX(csr_dot_pair)(const REAL *restrict data, const IDX *restrict
         c2 += x2 * v[j2];
         c3 += x3 * v[j3];
     }
+    if (pf > 0)
+        for (int64_t q = p; q < p1; q++) SFX(csr_prefetch_col)(w, idx, q + pf, S);
     double aw = (a0 + a1) + (a2 + a3), av = (c0 + c1) + (c2 + c3);
     for (; p < p1; p++) {
         double x = (double)data[p];
-        aw += x * w[idx[p]];
-        av += x * v[idx[p]];
+        int64_t j = S * (int64_t)idx[p];
+        aw += x * w[j];
+        av += x * v[j];
     }
     *xw = aw;
     *xv = av;
 }
 
-/* g[indices[p]] += r data[p] over [p0, p1), in order (a repeated column adds twice). */
-FLR_INLINE void SFX(csr_axpy)(double *restrict g, double r, const REAL *restrict data, const IDX *restrict idx,
-                              int64_t p0, int64_t p1)
+/* g[S indices[p]] += r data[p] over [p0, p1), in order (a repeated column adds twice). */
+FLR_INLINE void SFX(csr_axpy)(double *restrict g, const int S, double r, const REAL *restrict data,
+                              const IDX *restrict idx, int64_t p0, int64_t p1)
 {
-    for (int64_t p = p0; p < p1; p++) g[idx[p]] += r * (double)data[p];
+    for (int64_t p = p0; p < p1; p++) g[S * (int64_t)idx[p]] += r * (double)data[p];
 }
 
 /* z_k = sum_p data[p] T[indices[p], k] over [p0, p1) for the K classes of T (row stride
@@ -193,59 +234,126 @@ FLR_INLINE void SFX(csr_scatter)(double *restrict G, const double *restrict r, i
     }
 }
 
-/* Rows of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b). */
-static void SFX(csr_binary_rows)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
-                                 const struct flr_part *p)
+/* Columns from which the binary kernels interleave their coefficients with the chunk's
+ * gradient (below, w and the gradient stay in L1 / L2 and the copy would not pay), and
+ * entries ahead whose lines their gathers then prefetch. */
+#ifndef FLR_CSR_INTERLEAVE_MIN_D
+#define FLR_CSR_INTERLEAVE_MIN_D 16384
+#endif
+#ifndef FLR_CSR_PREFETCH
+#define FLR_CSR_PREFETCH 64
+#endif
+
+/* The binary kernels' column stride in their chunk buffers: from FLR_CSR_INTERLEAVE_MIN_D
+ * columns, each chunk keeps a (d, S) array of its own copy of w (and v) interleaved with
+ * its gradient, so that an entry's gather and scatter touch one cache line; below, the
+ * chunk's gradient (d) alone. */
+static inline int64_t SFX(csr_binary_stride)(int64_t d, int pair)
+{
+    return d >= FLR_CSR_INTERLEAVE_MIN_D ? (pair ? 4 : 2) : 1;
+}
+
+/* The rows of a binary fused kernel, with w at wg[S j] and the gradient at g[S j] (S
+ * constant after inlining), prefetching pf entries ahead when pf > 0. */
+FLR_INLINE void SFX(csr_binary_body)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
+                                     const struct flr_part *p, const double *wg, double *g, const int S,
+                                     int64_t pf)
 {
     const REAL *data = X->data;
     const IDX *idx = X->indices, *ptr = X->indptr;
-    const double *y = a->y, *w = a->w, *sw = a->sw;
+    const double *y = a->y, *sw = a->sw;
     double b = a->b[0];
-    double *restrict g = p->grad;
     double zb[FLR_CSR_BLOCK], lb[FLR_CSR_BLOCK], rb[FLR_CSR_BLOCK];
     double loss = 0.0, grad_b = 0.0;
-    for (int64_t j = 0; j < X->cols; j++) g[j] = 0.0;
+    int64_t end = ptr[ch.hi];
     for (int64_t i0 = ch.lo; i0 < ch.hi; i0 += FLR_CSR_BLOCK) {
         int64_t nb = ch.hi - i0 < FLR_CSR_BLOCK ? ch.hi - i0 : FLR_CSR_BLOCK;
-        for (int64_t k = 0; k < nb; k++) zb[k] = SFX(csr_dot)(data, idx, ptr[i0 + k], ptr[i0 + k + 1], w) + b;
+        for (int64_t k = 0; k < nb; k++) {
+            int64_t p0 = ptr[i0 + k], p1 = ptr[i0 + k + 1];
+            zb[k] = SFX(csr_dot)(data, idx, p0, p1, wg, S, p1 + pf <= end ? pf : 0) + b;
+        }
         block_pointwise(a->link, nb, zb, y + i0, sw != NULL ? sw + i0 : NULL, lb, rb);
         for (int64_t k = 0; k < nb; k++) {
             loss += lb[k];
             grad_b += rb[k];
         }
-        for (int64_t k = 0; k < nb; k++) SFX(csr_axpy)(g, rb[k], data, idx, ptr[i0 + k], ptr[i0 + k + 1]);
+        for (int64_t k = 0; k < nb; k++) SFX(csr_axpy)(g, S, rb[k], data, idx, ptr[i0 + k], ptr[i0 + k + 1]);
     }
     p->acc[0] = loss;
     p->acc[1] = grad_b;
 }
 
-/* Rows of the logistic Hessian-vector product into g (d) and acc[0] (its intercept part):
- * h = sw s(z) s(-z) (x . v + v_b), s(z) s(-z) = e / (1 + e)^2 with e = exp(-|z|), as in
- * the dense kernel. */
-static void SFX(csr_logistic_hessp_rows)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
-                                         const struct flr_part *p)
+/* Rows of a binary fused kernel into acc[0] (loss), acc[1] (grad_b) and the chunk's
+ * gradient p->grad, of column stride SFX(csr_binary_stride)(d, 0): interleaved, w[j] is
+ * copied to p->grad[2 j], the gradient is p->grad[2 j + 1]. */
+static void SFX(csr_binary_rows)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
+                                 const struct flr_part *p)
+{
+    int64_t d = X->cols;
+    double *restrict g = p->grad;
+    if (SFX(csr_binary_stride)(d, 0) == 1) {
+        for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+        SFX(csr_binary_body)(X, ch, a, p, a->w, g, 1, 0);
+    } else {
+        for (int64_t j = 0; j < d; j++) {
+            g[2 * j] = a->w[j];
+            g[2 * j + 1] = 0.0;
+        }
+        SFX(csr_binary_body)(X, ch, a, p, g, g + 1, 2, FLR_CSR_PREFETCH);
+    }
+}
+
+/* The rows of the logistic Hessian-vector product, with w at wv[S j], v at vv[S j] and the
+ * gradient at g[S j]: h = sw s(z) s(-z) (x . v + v_b), s(z) s(-z) = e / (1 + e)^2 with
+ * e = exp(-|z|), as in the dense kernel. */
+FLR_INLINE void SFX(csr_logistic_hessp_body)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
+                                             const struct flr_part *p, const double *wv, const double *vv,
+                                             double *g, const int S, int64_t pf)
 {
     const REAL *data = X->data;
     const IDX *idx = X->indices, *ptr = X->indptr;
-    const double *w = a->w, *sw = a->sw, *v = a->v;
+    const double *sw = a->sw;
     double b = a->b[0], v_b = a->v_b[0];
-    double *restrict g = p->grad;
     double zb[FLR_CSR_BLOCK], ub[FLR_CSR_BLOCK];
     double acc_b = 0.0;
-    for (int64_t j = 0; j < X->cols; j++) g[j] = 0.0;
+    int64_t end = ptr[ch.hi];
     for (int64_t i0 = ch.lo; i0 < ch.hi; i0 += FLR_CSR_BLOCK) {
         int64_t nb = ch.hi - i0 < FLR_CSR_BLOCK ? ch.hi - i0 : FLR_CSR_BLOCK;
-        for (int64_t k = 0; k < nb; k++)
-            SFX(csr_dot_pair)(data, idx, ptr[i0 + k], ptr[i0 + k + 1], w, v, zb + k, ub + k);
+        for (int64_t k = 0; k < nb; k++) {
+            int64_t p0 = ptr[i0 + k], p1 = ptr[i0 + k + 1];
+            SFX(csr_dot_pair)(data, idx, p0, p1, wv, vv, S, p1 + pf <= end ? pf : 0, zb + k, ub + k);
+        }
         for (int64_t k = 0; k < nb; k++) {
             double e = exp_nonpositive(-fabs(zb[k] + b));
             double h = e / ((1.0 + e) * (1.0 + e));
             ub[k] = (sw != NULL ? h * sw[i0 + k] : h) * (ub[k] + v_b);
         }
         for (int64_t k = 0; k < nb; k++) acc_b += ub[k];
-        for (int64_t k = 0; k < nb; k++) SFX(csr_axpy)(g, ub[k], data, idx, ptr[i0 + k], ptr[i0 + k + 1]);
+        for (int64_t k = 0; k < nb; k++) SFX(csr_axpy)(g, S, ub[k], data, idx, ptr[i0 + k], ptr[i0 + k + 1]);
     }
     p->acc[0] = acc_b;
+}
+
+/* Rows of the logistic Hessian-vector product into acc[0] (its intercept part) and the
+ * chunk's gradient p->grad, of column stride SFX(csr_binary_stride)(d, 1): interleaved,
+ * p->grad[4 j .. 4 j + 3] = w[j], v[j] (copied), the gradient, a pad. */
+static void SFX(csr_logistic_hessp_rows)(const CSR *X, struct flr_chunk ch, const struct flr_args *a,
+                                         const struct flr_part *p)
+{
+    int64_t d = X->cols;
+    double *restrict g = p->grad;
+    if (SFX(csr_binary_stride)(d, 1) == 1) {
+        for (int64_t j = 0; j < d; j++) g[j] = 0.0;
+        SFX(csr_logistic_hessp_body)(X, ch, a, p, a->w, a->v, g, 1, 0);
+    } else {
+        for (int64_t j = 0; j < d; j++) {
+            g[4 * j] = a->w[j];
+            g[4 * j + 1] = a->v[j];
+            g[4 * j + 2] = 0.0;
+            g[4 * j + 3] = 0.0;
+        }
+        SFX(csr_logistic_hessp_body)(X, ch, a, p, g, g + 1, g + 2, 4, FLR_CSR_PREFETCH);
+    }
 }
 
 /* Rows of softmax_loss_grad into G (d, C) (p->grad), gb (C) and acc[0] (loss), four rows
@@ -318,11 +426,12 @@ static void SFX(csr_softmax_hessp_rows)(const CSR *X, struct flr_chunk ch, const
  * first transpose W (and V) into (d, C) scratch (parallel over columns); then the chunks;
  * then grad (d, or (C, d) from the chunks' (d, C)) is the chunk-order sum of the chunks'
  * partials, parallel over columns.  grad_b (C, softmax) and acc (acc_len values) are
- * summed after the region. */
+ * summed after the region.  A binary chunk's gradient has column stride gs
+ * (SFX(csr_binary_stride)), its acc follows. */
 static int SFX(csr_run)(int kind,
                         void (*rows)(const CSR *, struct flr_chunk, const struct flr_args *, const struct flr_part *),
-                        const CSR *X, struct flr_args a, int n_threads, double *grad, double *grad_b, double *acc,
-                        int64_t acc_len)
+                        int64_t gs, const CSR *X, struct flr_args a, int n_threads, double *grad,
+                        double *grad_b, double *acc, int64_t acc_len)
 {
     int nt = clamp_threads(n_threads);
     int softmax = kind != FLR_FUSED_BINARY, pair = kind == FLR_FUSED_SOFTMAX_HESSP;
@@ -331,6 +440,13 @@ static int SFX(csr_run)(int kind,
     int64_t work = C * (nnz + n + (softmax ? d : 0));
     (void)work; /* without OpenMP */
     struct flr_scratch L = scratch_layout(kind, d, C);
+    /* a chunk's gradient: column j at grad + j gs + go (softmax: C classes from go = 0;
+     * binary: alone, gs = 1, go = 0; interleaved (w, g), go = 1; (w, v, g, pad), go = 2) */
+    int64_t go = softmax ? 0 : gs / 2;
+    if (!softmax) {
+        L.acc = pad8(gs * d);
+        L.stride = L.acc + 8;
+    }
     void *raw, *raw_t = NULL;
     double *buf = alloc_aligned(nt * L.stride, &raw), *T = NULL;
     if (buf == NULL) return -1;
@@ -361,7 +477,7 @@ static int SFX(csr_run)(int kind,
         }
 #pragma omp for schedule(static)
         for (int64_t j = 0; j < d; j++) {
-            const double *src = buf + L.grad + j * C;
+            const double *src = buf + L.grad + j * gs + go;
             for (int64_t k = 0; k < C; k++) {
                 double s = src[k];
                 for (int c = 1; c < nt; c++) s += src[(int64_t)c * L.stride + k];
@@ -382,7 +498,8 @@ int SFX(flr_logistic_loss_grad_csr)(int64_t n, int64_t d, const REAL *data, cons
 {
     CSR X = {data, indices, indptr, n, d};
     struct flr_args a = {.link = FLR_LINK_LOGIT, .y = y, .w = w, .b = &b, .sw = sample_weight};
-    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_binary_rows), &X, a, n_threads, grad_w, NULL, result, 2);
+    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_binary_rows), SFX(csr_binary_stride)(d, 0), &X, a, n_threads,
+                        grad_w, NULL, result, 2);
 }
 
 int SFX(flr_probit_loss_grad_csr)(int64_t n, int64_t d, const REAL *data, const IDX *indices, const IDX *indptr,
@@ -391,7 +508,8 @@ int SFX(flr_probit_loss_grad_csr)(int64_t n, int64_t d, const REAL *data, const 
 {
     CSR X = {data, indices, indptr, n, d};
     struct flr_args a = {.link = FLR_LINK_PROBIT, .y = y, .w = w, .b = &b, .sw = sample_weight};
-    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_binary_rows), &X, a, n_threads, grad_w, NULL, result, 2);
+    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_binary_rows), SFX(csr_binary_stride)(d, 0), &X, a, n_threads,
+                        grad_w, NULL, result, 2);
 }
 
 int SFX(flr_softmax_loss_grad_csr)(int64_t n, int64_t d, int64_t C, const REAL *data, const IDX *indices,
@@ -401,7 +519,7 @@ int SFX(flr_softmax_loss_grad_csr)(int64_t n, int64_t d, int64_t C, const REAL *
 {
     CSR X = {data, indices, indptr, n, d};
     struct flr_args a = {.C = C, .labels = labels, .Y = Y, .w = W, .b = b, .sw = sample_weight};
-    return SFX(csr_run)(FLR_FUSED_SOFTMAX, SFX(csr_softmax_rows), &X, a, n_threads, grad_W, grad_b, result, 1);
+    return SFX(csr_run)(FLR_FUSED_SOFTMAX, SFX(csr_softmax_rows), C, &X, a, n_threads, grad_W, grad_b, result, 1);
 }
 
 int SFX(flr_logistic_hessp_csr)(int64_t n, int64_t d, const REAL *data, const IDX *indices, const IDX *indptr,
@@ -410,7 +528,8 @@ int SFX(flr_logistic_hessp_csr)(int64_t n, int64_t d, const REAL *data, const ID
 {
     CSR X = {data, indices, indptr, n, d};
     struct flr_args a = {.w = w, .b = &b, .sw = sample_weight, .v = v, .v_b = &v_b};
-    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_logistic_hessp_rows), &X, a, n_threads, hv, NULL, result, 1);
+    return SFX(csr_run)(FLR_FUSED_BINARY, SFX(csr_logistic_hessp_rows), SFX(csr_binary_stride)(d, 1), &X, a,
+                        n_threads, hv, NULL, result, 1);
 }
 
 int SFX(flr_softmax_hessp_csr)(int64_t n, int64_t d, int64_t C, const REAL *data, const IDX *indices,
@@ -419,7 +538,7 @@ int SFX(flr_softmax_hessp_csr)(int64_t n, int64_t d, int64_t C, const REAL *data
 {
     CSR X = {data, indices, indptr, n, d};
     struct flr_args a = {.C = C, .w = W, .b = b, .sw = sample_weight, .v = V, .v_b = v_b};
-    return SFX(csr_run)(FLR_FUSED_SOFTMAX_HESSP, SFX(csr_softmax_hessp_rows), &X, a, n_threads, hv, hv_b, NULL, 0);
+    return SFX(csr_run)(FLR_FUSED_SOFTMAX_HESSP, SFX(csr_softmax_hessp_rows), C, &X, a, n_threads, hv, hv_b, NULL, 0);
 }
 
 #undef CSR
