@@ -136,6 +136,7 @@ def reference_objective(X, y, coef, intercept):
     from fastlogreg._problems import BinaryProblem, MultinomialProblem
 
     l2 = 1.0 / (C * X.shape[0])
+    intercept = np.atleast_1d(intercept)  # scikit-learn's is 0.0 without an intercept
     if coef.shape[0] == 1:
         problem = BinaryProblem(X, (y == np.max(y)).astype(np.float64))
         return float(problem.loss_grad(coef[0], float(intercept[0]), l2=l2, backend="numpy")[0])
