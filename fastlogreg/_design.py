@@ -13,8 +13,9 @@ layers above never look at how X is stored:
 float32/float64 array or of a CSR matrix's ``data`` and ``indices``.
 """
 
+import sys
+
 import numpy as np
-from scipy import sparse
 
 from ._validation import as_float_array
 
@@ -124,6 +125,8 @@ class CSRDesign:
 
     def to_scipy(self):
         """The matrix as a ``scipy.sparse.csr_matrix`` sharing ``data`` and ``indices``."""
+        from scipy import sparse
+
         lo, hi = int(self.indptr[0]), int(self.indptr[-1])
         indptr = self.indptr - self.indptr[0] if lo else self.indptr
         return sparse.csr_matrix((self.data[lo:hi], self.indices[lo:hi], indptr), shape=self.shape,
@@ -218,6 +221,13 @@ def _csr_design(X, name):
     return design
 
 
+def _is_scipy_sparse(X):
+    """SciPy's ``issparse``, without importing SciPy: X can only be a SciPy sparse matrix
+    or array if ``scipy.sparse`` is already loaded (``import fastlogreg`` stays light)."""
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(X)
+
+
 def as_design(X, name="X"):
     """Validate ``X`` once and wrap it: :class:`CSRDesign` for a SciPy sparse matrix or
     array (CSR used as is; CSC, COO and the others converted to CSR once, a copy),
@@ -235,7 +245,7 @@ def as_design(X, name="X"):
     """
     if isinstance(X, (DenseDesign, CSRDesign)):
         return X
-    if sparse.issparse(X):
+    if _is_scipy_sparse(X):
         design = _csr_design(X, name)
     else:
         design = DenseDesign(as_float_array(X, name, ndim=2))

@@ -44,7 +44,7 @@ Solvers
 Each returns a :class:`SolverResult`.
 
 On sparse X, "lbfgs" and "newton" are preconditioned by the diagonal of the Hessian at
-0 (:meth:`Objective.diagonal_scale`): L-BFGS-B runs on the rescaled parameters and CG
+0 (``Objective.diagonal_scale``): L-BFGS-B runs on the rescaled parameters and CG
 is the Jacobi-preconditioned one; the stopping test is unchanged.
 """
 

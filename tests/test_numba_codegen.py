@@ -1,7 +1,8 @@
 """The Numba backend's code: the code-generation hint reaches LLVM (a function that
 calls ``scalar.prefer_512_bit_vectors()`` carries the two function attributes in its IR,
 and one that does not call it carries neither, so the hint is per function, not global),
-and no function of the kernel modules takes more than ``_MAX_PARAMETERS`` parameters."""
+and no function of the kernel modules takes more than ``_MAX_PARAMETERS`` parameters
+(the contract's kernels excepted, which take the contract's)."""
 
 import ast
 import pathlib
@@ -11,6 +12,7 @@ import pytest
 
 numba = pytest.importorskip("numba")
 
+from fastlogreg.backends.contract import KERNELS  # noqa: E402
 from fastlogreg.backends.numba_kernels import scalar  # noqa: E402
 
 
@@ -65,10 +67,13 @@ def test_parameter_count_scan_counts_every_kind_of_parameter():
 def test_no_numba_kernel_function_takes_more_than_ten_parameters():
     modules = sorted(_KERNEL_DIR.glob("*.py"))
     assert {"fused.py", "hessp.py", "elementwise.py"} <= {m.name for m in modules}
+    # the kernels of the contract take exactly the contract's parameters (the CSR softmax
+    # twins have 11); every other function keeps to the limit
+    contract = {name: len(kernel.params) for name, kernel in KERNELS.items()}
     too_many = [
         f"{module.name}:{line} {name} takes {count}"
         for module in modules
         for name, line, count in _parameter_counts(module.read_text())
-        if count > _MAX_PARAMETERS
+        if count > _MAX_PARAMETERS and contract.get(name) != count
     ]
     assert not too_many, f"more than {_MAX_PARAMETERS} parameters: {too_many}"
