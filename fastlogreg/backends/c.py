@@ -307,39 +307,32 @@ def softmax_hessp(X, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
     hb.finish()
 
 
-
 # ----------------------------------------------------------------------------- CSR
 _INDEX = {np.dtype(np.int32): ("i32", "int32_t *"), np.dtype(np.int64): ("i64", "int64_t *")}
 
 
-def _csr_kernel(name, dtype, itype):
-    """``flr_<name>_<data suffix>_<index suffix>``, e.g. ``flr_logistic_loss_grad_csr_f64_i32``."""
-    return getattr(lib, f"flr_{name}_{_SUFFIX[np.dtype(dtype)][0]}_{_INDEX[np.dtype(itype)][0]}")
-
-
-def _csr(data, indices, indptr):
-    """(keep-alive, n, data pointer, indices pointer, indptr pointer) of a CSR matrix; the
-    contract gives contiguous arrays and one index dtype (else both become int64)."""
-    data = np.ascontiguousarray(data)
-    if indices.dtype != indptr.dtype or indices.dtype not in _INDEX:
-        indices, indptr = indices.astype(np.int64), indptr.astype(np.int64)
-    indices, indptr = np.ascontiguousarray(indices), np.ascontiguousarray(indptr)
-    ctype = _INDEX[indices.dtype][1]
-    pointers = (ffi.cast(_SUFFIX[data.dtype][1], data.__array_interface__["data"][0]),
-                ffi.cast(ctype, indices.__array_interface__["data"][0]),
-                ffi.cast(ctype, indptr.__array_interface__["data"][0]))
-    return (data, indices, indptr), indptr.shape[0] - 1, *pointers
+def _csr(name, data, indices, indptr):
+    """``(kernel, n, data pointer, indices pointer, indptr pointer)`` for a CSR matrix: the
+    C function ``flr_<name>_<data suffix>_<index suffix>`` (e.g.
+    ``flr_logistic_loss_grad_csr_f64_i32``) and the arrays' pointers. The contract gives
+    contiguous arrays and one index dtype for ``indices`` and ``indptr``."""
+    suffix, data_type = _SUFFIX[data.dtype]
+    index_suffix, index_type = _INDEX[indices.dtype]
+    kernel = getattr(lib, f"flr_{name}_{suffix}_{index_suffix}")
+    return (kernel, indptr.shape[0] - 1,
+            ffi.cast(data_type, data.__array_interface__["data"][0]),
+            ffi.cast(index_type, indices.__array_interface__["data"][0]),
+            ffi.cast(index_type, indptr.__array_interface__["data"][0]))
 
 
 def _binary_fused_csr(name, data, indices, indptr, y, w, b, sample_weight, grad_w, n_threads):
-    keep, n, pd, pi, pp = _csr(data, indices, indptr)
+    kernel, n, pd, pi, pp = _csr(name, data, indices, indptr)
     y, py = _f64(y)
     w, pw = _f64(w)
     sw, psw = _weights(sample_weight)
     g = _Grad(grad_w)
     result = ffi.new("double[2]")
-    _check(_csr_kernel(name, keep[0].dtype, keep[1].dtype)(n, w.shape[0], pd, pi, pp, py, pw, float(b), psw,
-                                                           g.ptr, result, n_threads))
+    _check(kernel(n, w.shape[0], pd, pi, pp, py, pw, float(b), psw, g.ptr, result, n_threads))
     g.finish()
     return result[0], result[1]
 
@@ -355,7 +348,7 @@ def probit_loss_grad_csr(data, indices, indptr, y, w, b, sample_weight, grad_w, 
 
 
 def softmax_loss_grad_csr(data, indices, indptr, labels, Y, W, b, sample_weight, grad_W, grad_b, n_threads):
-    keep, n, pd, pi, pp = _csr(data, indices, indptr)
+    kernel, n, pd, pi, pp = _csr("softmax_loss_grad_csr", data, indices, indptr)
     targets, pl, py = _targets(labels, Y)
     W, pW = _f64(W)
     b, pb = _f64(b)
@@ -363,8 +356,7 @@ def softmax_loss_grad_csr(data, indices, indptr, labels, Y, W, b, sample_weight,
     gW, gb = _Grad(grad_W), _Grad(grad_b)
     result = ffi.new("double[1]")
     C, d = W.shape
-    _check(_csr_kernel("softmax_loss_grad_csr", keep[0].dtype, keep[1].dtype)(
-        n, d, C, pd, pi, pp, pl, py, pW, pb, psw, gW.ptr, gb.ptr, result, n_threads))
+    _check(kernel(n, d, C, pd, pi, pp, pl, py, pW, pb, psw, gW.ptr, gb.ptr, result, n_threads))
     gW.finish()
     gb.finish()
     del targets
@@ -372,20 +364,19 @@ def softmax_loss_grad_csr(data, indices, indptr, labels, Y, W, b, sample_weight,
 
 
 def logistic_hessp_csr(data, indices, indptr, w, b, sample_weight, v, v_b, hv, n_threads):
-    keep, n, pd, pi, pp = _csr(data, indices, indptr)
+    kernel, n, pd, pi, pp = _csr("logistic_hessp_csr", data, indices, indptr)
     w, pw = _f64(w)
     v, pv = _f64(v)
     sw, psw = _weights(sample_weight)
     h = _Grad(hv)
     result = ffi.new("double[1]")
-    _check(_csr_kernel("logistic_hessp_csr", keep[0].dtype, keep[1].dtype)(
-        n, w.shape[0], pd, pi, pp, pw, float(b), psw, pv, float(v_b), h.ptr, result, n_threads))
+    _check(kernel(n, w.shape[0], pd, pi, pp, pw, float(b), psw, pv, float(v_b), h.ptr, result, n_threads))
     h.finish()
     return result[0]
 
 
 def softmax_hessp_csr(data, indices, indptr, W, b, sample_weight, V, v_b, hv, hv_b, n_threads):
-    keep, n, pd, pi, pp = _csr(data, indices, indptr)
+    kernel, n, pd, pi, pp = _csr("softmax_hessp_csr", data, indices, indptr)
     W, pW = _f64(W)
     b, pb = _f64(b)
     V, pV = _f64(V)
@@ -393,8 +384,7 @@ def softmax_hessp_csr(data, indices, indptr, W, b, sample_weight, V, v_b, hv, hv
     sw, psw = _weights(sample_weight)
     h, hb = _Grad(hv), _Grad(hv_b)
     C, d = W.shape
-    _check(_csr_kernel("softmax_hessp_csr", keep[0].dtype, keep[1].dtype)(
-        n, d, C, pd, pi, pp, pW, pb, psw, pV, pvb, h.ptr, hb.ptr, n_threads))
+    _check(kernel(n, d, C, pd, pi, pp, pW, pb, psw, pV, pvb, h.ptr, hb.ptr, n_threads))
     h.finish()
     hb.finish()
 
