@@ -356,7 +356,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{solver} ended on a non-finite objective ({result.loss}) or coefficients: "
                 "the scores X @ coef_ overflow float64. Standardize the features (largest "
-                f"|X| seen by the fit: {max_abs(obj.problem.X):.3g})."
+                f"|X| seen by the fit: {obj.max_abs():.3g})."
             )
         w, b = obj.split(result.theta)
         C, d = obj.n_classes, obj.n_features
@@ -371,7 +371,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if obj.l2 == 0.0:
                 coef -= coef.mean(axis=0)
         # The optimizer's float64 solution, rounded once to the dtype of the X it was fitted on
-        dtype = obj.problem.X.dtype
+        dtype = obj.dtype
         with np.errstate(over="ignore"):
             coef, intercept = coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
