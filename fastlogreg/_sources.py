@@ -189,6 +189,19 @@ class Chunks:
         ------
         ValueError
             A Fortran-ordered or non-2-D X, or files whose row counts disagree.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from fastlogreg import Chunks
+        >>> folder = tempfile.mkdtemp()
+        >>> np.save(os.path.join(folder, "X.npy"), np.arange(10.0).reshape(5, 2))
+        >>> np.save(os.path.join(folder, "y.npy"), np.array([0, 0, 1, 1, 1]))
+        >>> chunks = Chunks.from_npy(os.path.join(folder, "X.npy"), os.path.join(folder, "y.npy"),
+        ...                          rows_per_chunk=2)
+        >>> [(X.shape, y.tolist()) for X, y in chunks]
+        [((2, 2), [0, 0]), ((2, 2), [1, 1]), ((1, 2), [1])]
         """
         rows_per_chunk = int(rows_per_chunk)
         if rows_per_chunk < 1:
