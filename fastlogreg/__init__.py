@@ -14,6 +14,7 @@ from ._backend import (
     set_num_threads,
     use_backend,
 )
+from ._sources import Chunks
 from .functions import (
     binary_cross_entropy,
     cosine_similarity,
@@ -36,6 +37,7 @@ from .persistence import load
 __version__ = "0.1.0"
 
 __all__ = [
+    "Chunks",
     "LogisticRegression",
     "available_backends",
     "backend_info",

@@ -85,6 +85,30 @@ class BinaryProblem:
         b_val = as_float64(b, "b", shape=())
         return w_arr, float(b_val)
 
+    n_classes = 1  # parameter blocks of the flat layout: one coefficient vector, one intercept
+
+    def loss_grad_sums(self, w, b, grad_w, grad_b, backend=None):
+        """Unnormalised, unpenalised partial sums over this problem's rows (one fused pass).
+
+        ``sum_i sw_i l_i`` is returned; ``grad_w`` (n_features,) float64 receives
+        ``sum_i sw_i dl_i/dz_i x_i`` and ``grad_b`` (1,) float64 ``sum_i sw_i dl_i/dz_i``.
+        ``w`` is a float64 (n_features,) array and ``b`` a float, as the kernels take them
+        (not validated: the caller's flat parameter vector provides them).
+        """
+        fused = "logistic_loss_grad" if self.link == "logit" else "probit_loss_grad"
+        loss_sum, grad_b[0] = self.X.call(_backend.resolve(backend), fused, self.y, w, b,
+                                          self.sample_weight, grad_w, _threads_for(self.X))
+        return loss_sum
+
+    def hessp_sums(self, w, b, v, v_b, hv, hv_b, backend=None):
+        """Unnormalised, unpenalised Hessian-vector partial sums (one fused pass, logit link):
+        ``hv`` (n_features,) receives ``X^T diag(sw s (1 - s)) (X v + v_b)`` and ``hv_b``
+        (1,) the sum of the same weights times ``X v + v_b``."""
+        if self.link != "logit":
+            raise NotImplementedError("hessp is implemented for the logit link only")
+        hv_b[0] = self.X.call(_backend.resolve(backend), "logistic_hessp", w, b, self.sample_weight,
+                              v, v_b, hv, _threads_for(self.X))
+
     def loss_grad(self, w, b=0.0, *, l2=0.0, backend=None):
         """Objective, gradient in w and gradient in b at ``(w, b)``.
 
@@ -96,17 +120,14 @@ class BinaryProblem:
         l2 = check_l2(l2)
         dtype = _result_dtype(self.X, w, b)
         w_arr, b_val = self._params(w, b)
-        kernel = _backend.resolve(backend)
         grad_w = np.empty(self.n_features)
-        fused = "logistic_loss_grad" if self.link == "logit" else "probit_loss_grad"
-        loss_sum, grad_b_sum = self.X.call(
-            kernel, fused, self.y, w_arr, b_val, self.sample_weight, grad_w, _threads_for(self.X)
-        )
+        grad_b = np.empty(1)
+        loss_sum = self.loss_grad_sums(w_arr, b_val, grad_w, grad_b, backend)
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, w_arr)
         grad_w *= scale
         grad_w += l2 * w_arr
-        return dtype.type(loss), grad_w.astype(dtype, copy=False), dtype.type(grad_b_sum * scale)
+        return dtype.type(loss), grad_w.astype(dtype, copy=False), dtype.type(grad_b[0] * scale)
 
     def hessp(self, w, b, v, v_b=0.0, *, l2=0.0, backend=None):
         """Hessian of the objective at ``(w, b)`` times the direction ``(v, v_b)``.
@@ -125,12 +146,12 @@ class BinaryProblem:
         v_arr = as_float64(v, "v", shape=(self.n_features,))
         v_b = float(as_float64(v_b, "v_b", shape=()))
         hv = np.empty(self.n_features)
-        hv_b = self.X.call(_backend.resolve(backend), "logistic_hessp", w_arr, b_val,
-                           self.sample_weight, v_arr, v_b, hv, _threads_for(self.X))
+        hv_b = np.empty(1)
+        self.hessp_sums(w_arr, b_val, v_arr, v_b, hv, hv_b, backend)
         scale = 1.0 / self.weight_sum
         hv *= scale
         hv += l2 * v_arr
-        return hv.astype(dtype, copy=False), dtype.type(hv_b * scale)
+        return hv.astype(dtype, copy=False), dtype.type(hv_b[0] * scale)
 
 
 class MultinomialProblem:
@@ -161,6 +182,20 @@ class MultinomialProblem:
         b_arr = np.zeros(C) if b is None else as_float64(b, "b", shape=(C,))
         return W_arr, b_arr
 
+    def loss_grad_sums(self, W, b, grad_W, grad_b, backend=None):
+        """Unnormalised, unpenalised partial sums over this problem's rows (one fused pass):
+        returns ``sum_i sw_i l_i``; ``grad_W`` (n_classes, n_features) and ``grad_b``
+        (n_classes,), float64, receive the weighted sums of the per-row gradients.
+        ``W`` and ``b`` are float64 arrays of those shapes (not validated)."""
+        return self.X.call(_backend.resolve(backend), "softmax_loss_grad", self.labels, self.Y, W, b,
+                           self.sample_weight, grad_W, grad_b, _threads_for(self.X))
+
+    def hessp_sums(self, W, b, V, v_b, hv, hv_b, backend=None):
+        """Unnormalised, unpenalised Hessian-vector partial sums (one fused pass) into
+        ``hv`` (n_classes, n_features) and ``hv_b`` (n_classes,)."""
+        self.X.call(_backend.resolve(backend), "softmax_hessp", W, b, self.sample_weight,
+                    V, v_b, hv, hv_b, _threads_for(self.X))
+
     def loss_grad(self, W, b=None, *, l2=0.0, backend=None):
         """Objective and gradients at ``(W, b)``.
 
@@ -173,8 +208,7 @@ class MultinomialProblem:
         W_arr, b_arr = self._params(W, b)
         grad_W = np.empty_like(W_arr)
         grad_b = np.empty_like(b_arr)
-        loss_sum = self.X.call(_backend.resolve(backend), "softmax_loss_grad", self.labels, self.Y,
-                               W_arr, b_arr, self.sample_weight, grad_W, grad_b, _threads_for(self.X))
+        loss_sum = self.loss_grad_sums(W_arr, b_arr, grad_W, grad_b, backend)
         scale = 1.0 / self.weight_sum
         loss = loss_sum * scale + _penalty(l2, W_arr)
         grad_W *= scale
@@ -196,8 +230,7 @@ class MultinomialProblem:
         vb_arr = np.zeros(self.n_classes) if v_b is None else as_float64(v_b, "v_b", shape=(self.n_classes,))
         hv = np.empty_like(V_arr)
         hv_b = np.empty_like(vb_arr)
-        self.X.call(_backend.resolve(backend), "softmax_hessp", W_arr, b_arr, self.sample_weight,
-                    V_arr, vb_arr, hv, hv_b, _threads_for(self.X))
+        self.hessp_sums(W_arr, b_arr, V_arr, vb_arr, hv, hv_b, backend)
         scale = 1.0 / self.weight_sum
         hv *= scale
         hv += l2 * V_arr

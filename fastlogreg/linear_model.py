@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import functions, solvers
+from . import _dask, _sources, functions, solvers
 from ._design import as_design, count_nonfinite, max_abs
 from ._problems import BinaryProblem, MultinomialProblem
 from ._validation import check_sample_weight
@@ -356,7 +356,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"{solver} ended on a non-finite objective ({result.loss}) or coefficients: "
                 "the scores X @ coef_ overflow float64. Standardize the features (largest "
-                f"|X| seen by the fit: {max_abs(obj.problem.X):.3g})."
+                f"|X| seen by the fit: {obj.max_abs():.3g})."
             )
         w, b = obj.split(result.theta)
         C, d = obj.n_classes, obj.n_features
@@ -371,7 +371,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             if obj.l2 == 0.0:
                 coef -= coef.mean(axis=0)
         # The optimizer's float64 solution, rounded once to the dtype of the X it was fitted on
-        dtype = obj.problem.X.dtype
+        dtype = obj.dtype
         with np.errstate(over="ignore"):
             coef, intercept = coef.astype(dtype, copy=False), intercept.astype(dtype, copy=False)
         if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
@@ -406,15 +406,23 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_all_or_nothing
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit by maximum likelihood with L2 penalty.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), Dask array or \
+DataFrame, or :class:`fastlogreg.Chunks`
             float32 or float64 (kept as is: float32 data train without a float64 copy);
-            SciPy CSR used as is, other sparse formats converted to CSR once.
+            SciPy CSR used as is, other sparse formats converted to CSR once. A memory
+            map (``np.load(path, mmap_mode="r")``) is read in place. A Dask collection
+            (row chunks; on the current ``dask.distributed`` client) is trained on where
+            its chunks are: each evaluation runs the kernels on every chunk on its worker
+            and brings back the partial sums only. A :class:`fastlogreg.Chunks` stream is
+            read once per evaluation ("lbfgs" and "newton"; "sgd" needs in-memory data).
         y : array-like of shape (n_samples,), any labels (two or more classes)
+            A Dask array or Series with the row chunks of a Dask ``X``; None (and no
+            ``sample_weight``) for :class:`fastlogreg.Chunks`, whose chunks carry them.
         sample_weight : array-like of shape (n_samples,), optional, >= 0
 
         Returns
@@ -433,6 +441,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         True
         """
         self._check_params()
+        if isinstance(X, _sources.Chunks) or _dask.is_dask_collection(X):
+            return self._fit_chunked(X, y, sample_weight)
         X, y = self._validate_X_y(X, y)
         sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
         self.classes_ = _unique_labels(y)
@@ -480,6 +490,58 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(attr, None)
         return self
 
+    def _fit_chunked(self, X, y, sample_weight):
+        """:meth:`fit` on chunked data (:class:`fastlogreg.Chunks` or Dask collections): a
+        scan of every chunk finds the labels and checks the data, then the solver runs on
+        the objective over the chunks (:mod:`fastlogreg._sources`, :mod:`fastlogreg._dask`)."""
+        columns = None
+        if isinstance(X, _sources.Chunks):
+            if y is not None or sample_weight is not None:
+                raise ValueError("y and sample_weight come from the chunks when X is a Chunks: call "
+                                 "fit(chunks) without them")
+            source, info = _sources.open_chunks(X, self.link)
+        else:
+            source, info, columns = _dask.open_dask(X, y, sample_weight, self.link)
+        classes, class_weight, weight_sum = info["classes"], info["class_weight"], info["weight_sum"]
+        if len(classes) < 2:
+            raise ValueError(
+                "this solver needs samples of at least 2 classes in the data, but the data "
+                f"contain only one class: {classes[0]!r}"
+            )
+        if self.link == "probit" and len(classes) > 2:
+            raise ValueError("Only binary classification is supported. link='probit' is for "
+                             f"two classes; y has {len(classes)} classes")
+        if not (0 < weight_sum < np.inf):
+            raise ValueError(f"sample_weight sums to {weight_sum}; the sum must be positive and finite")
+        if np.count_nonzero(class_weight > 0) < 2:
+            raise ValueError(
+                "this solver needs samples of at least 2 classes with positive weight in the data, "
+                f"but the data contain only one class: {classes[np.argmax(class_weight > 0)]!r}"
+            )
+        self.classes_ = classes
+        self.n_features_in_ = info["n_features"]
+        if columns is not None and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        else:
+            self.__dict__.pop("feature_names_in_", None)
+        obj = solvers.Objective(source, self._l2(weight_sum), self.fit_intercept, self.backend)
+        solver = self.solver
+        if solver == "auto":
+            solver = solvers.choose_solver(obj.n_samples, obj.n_features, len(classes), float(self.tol))
+            if self.link == "probit":
+                solver = "lbfgs"
+        start = time.perf_counter()
+        theta0 = self._initial_theta(obj, class_weight)
+        result = solvers.minimize(
+            obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
+            verbose=self.verbose, random_state=self.random_state,
+        )
+        self._store(obj, result, solver)
+        self.fit_time_ = time.perf_counter() - start
+        for attr in ("_sgd_state", "_rng"):
+            self.__dict__.pop(attr, None)
+        return self
+
     @_all_or_nothing
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD (SVRG) on this batch, from the current coefficients.
@@ -514,6 +576,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """
         first = not hasattr(self, "coef_")  # after fit, partial_fit continues from its solution
         self._check_params()
+        if isinstance(X, _sources.Chunks) or _dask.is_dask_collection(X):
+            raise TypeError("partial_fit takes one in-memory batch: call it on each chunk of the "
+                            "stream (one SVRG epoch per call), or fit the whole Chunks / Dask "
+                            "collection with fit")
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")

@@ -56,7 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._problems import BinaryProblem, MultinomialProblem
+from . import _chunks
+from ._problems import BinaryProblem, MultinomialProblem, _penalty
 
 SOLVERS = ("lbfgs", "newton", "sgd")
 
@@ -91,24 +92,45 @@ class SolverResult:
 
 
 class Objective:
-    """A problem, an L2 strength and an intercept choice as a function of flat ``theta``.
+    r"""An L2-penalised objective over row chunks, as a function of flat ``theta``.
+
+    .. math::
+        L(\theta) = \frac{\sum_k S_k(w, b)}{\sum_k W_k} + \frac{l_2}{2} \|w\|^2
+
+    with ``S_k`` the weighted loss sum of chunk ``k`` and ``W_k`` its weight sum. Each
+    evaluation asks the source for every chunk's partial sums (loss, gradient or
+    Hessian-vector product: one fused pass over the chunk,
+    :func:`fastlogreg._chunks.loss_grad_partials`), adds them in chunk order, then
+    divides by the weight sum and adds the penalty once. The solvers see this object
+    only, so they run unchanged on one in-memory array (one chunk), a list of chunks, a
+    stream read from disk or a Dask array (:mod:`fastlogreg._sources`).
 
     Parameters
     ----------
-    problem : BinaryProblem or MultinomialProblem
+    problem : BinaryProblem, MultinomialProblem or a source of :mod:`fastlogreg._sources`
+        A problem is the in-memory source of one chunk.
     l2 : float >= 0
     fit_intercept : bool
     backend : str or None
     """
 
     def __init__(self, problem, l2, fit_intercept=True, backend=None):
-        self.problem = problem
+        from ._sources import ProblemSource
+
+        in_memory = isinstance(problem, (BinaryProblem, MultinomialProblem))
+        source = ProblemSource(problem) if in_memory else problem
+        self.source = source
+        self.problem = source.problem  # the in-memory problem, or None for chunked data
         self.l2 = float(l2)
         self.fit_intercept = bool(fit_intercept)
         self.backend = backend
-        self.multinomial = isinstance(problem, MultinomialProblem)
-        self.n_features = problem.n_features
-        self.n_classes = problem.n_classes if self.multinomial else 1
+        self.multinomial = source.multinomial
+        self.link = source.link
+        self.dtype = source.dtype
+        self.is_sparse = source.is_sparse
+        self.n_samples = source.n_samples
+        self.n_features = source.n_features
+        self.n_classes = source.n_classes
         self.n_coef = self.n_classes * self.n_features
         self.n_params = self.n_coef + (self.n_classes if self.fit_intercept else 0)
         self.n_loss_grad = 0
@@ -137,32 +159,37 @@ class Objective:
         self._primed = (np.array(theta, dtype=np.float64), float(loss),
                         np.array(grad, dtype=np.float64))
 
+    def _params(self, theta):
+        """``(w, b)`` as the kernels take them: float64 contiguous arrays and a float."""
+        w, b = self.split(np.ascontiguousarray(theta, dtype=np.float64))
+        return w, b
+
     def loss_grad(self, theta):
-        """Objective and flat gradient at ``theta`` (one fused pass over ``X``)."""
+        """Objective and flat gradient at ``theta`` (one fused pass over every chunk)."""
         primed = getattr(self, "_primed", None)
         if primed is not None:
             self._primed = None
             if np.array_equal(primed[0], theta):
                 return primed[1], primed[2].copy()
         self.n_loss_grad += 1
-        w, b = self.split(theta)
-        loss, grad_w, grad_b = self.problem.loss_grad(w, b, l2=self.l2, backend=self.backend)
-        grad = np.empty(self.n_params, dtype=np.float64)
-        grad[: self.n_coef] = np.ravel(grad_w)
-        if self.fit_intercept:
-            grad[self.n_coef:] = grad_b
+        w, b = self._params(theta)
+        total = _sum_in_order(self.source.map(_chunks.loss_grad_partials, w, b, self.backend))
+        scale = 1.0 / self.source.weight_sum
+        grad = total[1:1 + self.n_params]
+        grad *= scale
+        grad[: self.n_coef] += self.l2 * w.ravel()
+        loss = total[0] * scale + _penalty(self.l2, w)
         return float(loss), grad
 
     def hessp(self, theta, v):
-        """Hessian at ``theta`` times the flat direction ``v`` (one fused pass over ``X``)."""
+        """Hessian at ``theta`` times the flat direction ``v`` (one fused pass over every chunk)."""
         self.n_hessp += 1
-        w, b = self.split(theta)
-        vw, vb = self.split(v)
-        hv_w, hv_b = self.problem.hessp(w, b, vw, vb, l2=self.l2, backend=self.backend)
-        out = np.empty(self.n_params, dtype=np.float64)
-        out[: self.n_coef] = np.ravel(hv_w)
-        if self.fit_intercept:
-            out[self.n_coef:] = hv_b
+        w, b = self._params(theta)
+        vw, vb = self._params(v)
+        total = _sum_in_order(self.source.map(_chunks.hessp_partials, w, b, vw, vb, self.backend))
+        out = total[: self.n_params]
+        out *= 1.0 / self.source.weight_sum
+        out[: self.n_coef] += self.l2 * vw.ravel()
         return out
 
     def diagonal_scale(self):
@@ -172,19 +199,33 @@ class Objective:
         column without penalty, whose gradient is always 0). The solvers' diagonal
         preconditioner: on sparse data the columns' frequencies, hence these curvatures,
         span orders of magnitude."""
-        p = self.problem
-        curvature = 0.25 * p.X.column_square_sums(p.sample_weight) / p.weight_sum + self.l2
+        squares = _sum_in_order(self.source.map(_chunks.column_square_sums))
+        curvature = 0.25 * squares / self.source.weight_sum + self.l2
         scale = np.empty(self.n_params)
         scale[: self.n_coef] = np.tile(np.sqrt(curvature), self.n_classes)
         scale[self.n_coef:] = 0.5
         scale[scale == 0.0] = 1.0
         return scale
 
+    def max_abs(self):
+        """Largest |x| of the data (for error messages)."""
+        return self.source.max_abs()
+
+    def sample(self, stride):
+        """The same objective on the rows whose index is a multiple of ``stride`` (a
+        contiguous copy, held where the data is), or None when those rows hold no
+        positive weight."""
+        sub = self.source.sample(stride)
+        return None if sub is None else Objective(sub, self.l2, self.fit_intercept, self.backend)
+
     def rows(self, rows, copy=False):
         """The same objective on a subset of rows (a slice or an index array), by
         :meth:`take_rows` of the design matrix: with ``copy=True`` a contiguous copy of the
-        rows of a dense X (the kernels' fast path), else a view where one exists."""
+        rows of a dense X (the kernels' fast path), else a view where one exists.
+        In-memory data only (``self.problem`` set)."""
         p = self.problem
+        if p is None:
+            raise ValueError("row subsets need the data in memory (this objective reads chunks)")
         X = p.X.take_rows(rows, contiguous=copy)
         sw = p.sample_weight[rows] if p.sample_weight.shape[0] else None
         if self.multinomial:
@@ -193,6 +234,17 @@ class Objective:
         else:
             sub = BinaryProblem(X, p.y[rows], sw, link=p.link)
         return Objective(sub, self.l2, self.fit_intercept, self.backend)
+
+
+def _sum_in_order(parts):
+    """The element-wise sum of the chunks' partial vectors, added in chunk order (a fixed
+    order: the result does not depend on which chunk finished first)."""
+    total = parts[0]
+    if len(parts) > 1 or not total.flags.writeable:
+        total = np.array(total, dtype=np.float64)
+        for part in parts[1:]:
+            total += part
+    return total
 
 
 class _Printer:
@@ -334,10 +386,15 @@ def hessian_sample_stride(n_samples, n_params):
 def _hessian_sample(obj):
     """``(stride, objective)`` for Newton's Hessian-vector products: the sampled rows, or
     ``(1, obj)`` when the data are too small or the sampled weights are all zero."""
-    stride = hessian_sample_stride(obj.problem.n_samples, obj.n_params)
+    stride = hessian_sample_stride(obj.n_samples, obj.n_params)
+    if stride == 1:
+        return 1, obj
+    if obj.problem is None:  # chunked data: each chunk keeps its sampled rows where it is
+        sub = obj.sample(stride)
+        return (1, obj) if sub is None else (stride, sub)
     rows = slice(None, None, stride)
     sw = obj.problem.sample_weight
-    if stride == 1 or (sw.shape[0] and not np.any(sw[rows] > 0)):
+    if sw.shape[0] and not np.any(sw[rows] > 0):
         return 1, obj
     return stride, obj.rows(rows, copy=True)
 
@@ -426,7 +483,7 @@ def curvature_bound(obj, n_rows=4096, n_blocks=4, n_power=12, seed=0):
     softmax the Hessian at 0 has ``(I - 11^T/C)/C`` per sample while the bound is
     ``1/2``: scaled by ``C/2``.
     """
-    n = obj.problem.n_samples
+    n = obj.n_samples
     if n <= n_rows:
         subs = [obj]
     else:
@@ -447,7 +504,7 @@ def curvature_bound(obj, n_rows=4096, n_blocks=4, n_power=12, seed=0):
     obj.n_hessp += n_power * min(1.0, n_rows / n)
     if obj.multinomial:
         lam = lam * obj.n_classes / 2.0
-    elif obj.problem.link == "probit":
+    elif obj.link == "probit":
         # probit: d2l/dz2 <= 1 everywhere and 2 phi(0)^2 = 2 / pi at z = 0
         lam = lam * math.pi / 2.0
     return max(lam, 1e-12)
@@ -456,7 +513,7 @@ def curvature_bound(obj, n_rows=4096, n_blocks=4, n_power=12, seed=0):
 def _curvature_product(obj, theta, v):
     """H v: the fused kernel for the logit/softmax models; for probit (no hessp kernel),
     the central difference of two fused gradients (the bound needs a few digits only)."""
-    if obj.multinomial or obj.problem.link == "logit":
+    if obj.multinomial or obj.link == "logit":
         return obj.hessp(theta, v)
     step = 1e-4 / max(1e-300, float(np.linalg.norm(v)))
     return (obj.loss_grad(theta + step * v)[1] - obj.loss_grad(theta - step * v)[1]) / (2 * step)
@@ -470,8 +527,12 @@ def sgd(obj, theta0, *, tol=1e-6, max_iter=100, verbose=0, batch_size=None, rand
     (:meth:`LogisticRegression.partial_fit` runs one epoch per call).
     """
     printer = _Printer(verbose, "sgd")
+    if obj.problem is None:
+        raise ValueError("solver='sgd' draws mini-batches from data in memory; for chunked data "
+                         "use 'lbfgs' or 'newton', or partial_fit on each chunk (one SVRG epoch "
+                         "per call)")
     rng = np.random.default_rng(random_state)
-    n = obj.problem.n_samples
+    n = obj.n_samples
     if batch_size is None:
         batch_size = int(min(max(16, n // 64), 4096))
     batches = _batches(n, max(1, min(int(batch_size), n)))
@@ -557,7 +618,7 @@ def _run_solver(obj, theta0, solver, **kwargs):
         # Sparse columns' frequencies, hence curvatures, span orders of magnitude (a
         # Zipf vocabulary): without the diagonal preconditioner L-BFGS took 1,857
         # iterations on 300,000 x 100,000 with 50 entries a row.
-        if obj.problem.X.is_sparse:
+        if obj.is_sparse:
             kwargs.setdefault("scale", obj.diagonal_scale())
         return (lbfgs if solver == "lbfgs" else newton)(obj, theta0, **kwargs)
     if solver == "sgd":

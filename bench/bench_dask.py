@@ -1,0 +1,131 @@
+"""Fit time on a Dask LocalCluster: fastlogreg against dask-ml, and against the in-memory fit.
+
+Run:  python bench/bench_dask.py               (binary, 2,000,000 x 50 float64, 8 chunks)
+      python bench/bench_dask.py --n 200000 --reps 1
+
+Needs ``pip install "fastlogreg[dask]" dask-ml``. One ``LocalCluster`` (2 worker
+processes, 1 thread each: the kernel threads follow that share) holds X persisted in 8
+row chunks. Each repetition, in a rotated order:
+
+* fastlogreg on the Dask array (``LogisticRegression(solver="lbfgs").fit(Xd, yd)``,
+  label scan and chunk build included);
+* ``dask_ml.linear_model.LogisticRegression(solver="lbfgs")`` on the same Dask arrays;
+* fastlogreg on the same data as one in-memory NumPy array in this process.
+
+The same objective: dask-ml minimises ``sum_i l_i + ||beta||^2 / (2 C)`` with its
+intercept inside ``beta`` (penalised), fastlogreg ``mean_i l_i + ||w||^2 / (2 C n)``
+with an unpenalised intercept. Without intercepts the two are the same function up to
+the factor n, so every fit here has ``fit_intercept=False`` and C=1, and dask-ml's
+``tol`` (L-BFGS-B's ``pgtol`` on its sum) is fastlogreg's times n. Each objective is
+reported as ``mean_i l_i + ||w||^2 / (2 C n)`` computed by one NumPy formula here (not
+by either library). Times: median and min-max over the repetitions.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+C = 1.0
+TOL = 1e-6
+
+
+def make_data(n, d, seed=0):
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(d) / np.sqrt(d) * 2.0
+    X = np.empty((n, d))
+    y = np.empty(n, dtype=np.int64)
+    step = 1 << 16
+    for start in range(0, n, step):
+        block = rng.standard_normal((min(step, n - start), d))
+        X[start:start + step] = block
+        y[start:start + step] = rng.random(block.shape[0]) < 1.0 / (1.0 + np.exp(-(block @ w)))
+    return X, y
+
+
+def objective(X, y, w):
+    """mean softplus(z) - y z + ||w||^2 / (2 C n), z = X w, in row blocks."""
+    n = X.shape[0]
+    total = 0.0
+    for start in range(0, n, 1 << 18):
+        z = X[start:start + (1 << 18)] @ w
+        total += float(np.sum(np.logaddexp(0.0, z) - y[start:start + (1 << 18)] * z))
+    return total / n + float(w @ w) / (2 * C * n)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2_000_000)
+    parser.add_argument("--d", type=int, default=50)
+    parser.add_argument("--chunks", type=int, default=8)
+    parser.add_argument("--reps", type=int, default=3)
+    args = parser.parse_args()
+
+    import dask.array as da
+    from dask_ml.linear_model import LogisticRegression as DaskMLLogisticRegression
+    from distributed import Client, LocalCluster
+
+    import fastlogreg as flr
+
+    root = str(Path(__file__).resolve().parents[1])
+    X, y = make_data(args.n, args.d)
+    rows = -(-args.n // args.chunks)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      env={"PYTHONPATH": root}) as cluster, Client(cluster):
+        Xd = da.from_array(X, chunks=(rows, args.d)).persist()
+        yd = da.from_array(y, chunks=rows).persist()
+        print(f"binary {args.n:,} x {args.d} float64, {args.chunks} chunks; LocalCluster 2 workers x 1 "
+              f"thread; in-memory fit on {flr.get_num_threads()} threads", flush=True)
+
+        def fastlogreg_dask():
+            m = flr.LogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL).fit(Xd, yd)
+            return m.coef_[0]
+
+        def dask_ml():
+            m = DaskMLLogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL * args.n,
+                                         max_iter=100)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                m.fit(Xd, yd)
+            return np.asarray(m.coef_).ravel()
+
+        def in_memory():
+            m = flr.LogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL).fit(X, y)
+            return m.coef_[0]
+
+        methods = {"fastlogreg on Dask": fastlogreg_dask, "dask-ml lbfgs": dask_ml,
+                   "fastlogreg in memory": in_memory}
+        fastlogreg_dask()  # untimed: the workers load the kernels from the Numba cache
+        in_memory()
+        times = {name: [] for name in methods}
+        objectives = {}
+        names = list(methods)
+        for rep in range(args.reps):
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                time.sleep(0.25)
+                start = time.perf_counter()
+                w = methods[name]()
+                times[name].append(time.perf_counter() - start)
+                objectives[name] = objective(X, y, w)
+                print(f"  rep {rep}: {name:22s} {times[name][-1]:8.2f} s  objective "
+                      f"{objectives[name]:.12f}", flush=True)
+        median = {name: statistics.median(t) for name, t in times.items()}
+        print("\nmethod                   median s   min-max s        objective")
+        for name in names:
+            print(f"{name:24s} {median[name]:9.2f}   {min(times[name]):6.2f}-{max(times[name]):<6.2f}  "
+                  f"{objectives[name]:.12f}")
+        ours = median["fastlogreg on Dask"]
+        ratios = [a / b for a, b in zip(times["dask-ml lbfgs"], times["fastlogreg on Dask"])]
+        print(f"\ndask-ml / fastlogreg on Dask: {median['dask-ml lbfgs'] / ours:.1f}x "
+              f"(per repetition: {', '.join(f'{r:.1f}' for r in ratios)})")
+        print(f"fastlogreg on Dask / in memory: {ours / median['fastlogreg in memory']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

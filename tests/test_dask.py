@@ -1,0 +1,147 @@
+"""Training on Dask collections on a real ``distributed.LocalCluster``.
+
+Two worker processes with one thread each (so pickling, imports on the workers and the
+kernel thread share are exercised), started once for the module. The fits must equal
+the in-memory fit on the same rows (relative 1e-6 on coef_), survive a worker killed in
+the middle, and report bad chunks on the client. Skipped without ``distributed``.
+"""
+
+import os
+import threading
+
+import numpy as np
+import pytest
+
+distributed = pytest.importorskip("distributed")
+da = pytest.importorskip("dask.array")
+
+import fastlogreg as flr  # noqa: E402
+from fastlogreg import _dask  # noqa: E402
+
+from conftest import SEED  # noqa: E402
+
+RTOL = 1e-6
+TOL = 1e-10
+N, D, CHUNK = 6000, 8, 1000
+
+
+@pytest.fixture(scope="module")
+def client():
+    # the workers import fastlogreg as this process does (the source tree in a checkout)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(flr.__file__)))
+    path = os.pathsep.join([root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, env={"PYTHONPATH": path}) as cluster:
+        with distributed.Client(cluster) as c:
+            yield c
+
+
+def _data(n_classes=2, dtype=np.float64, weighted=True):
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((N, D)).astype(dtype)
+    scores = X.astype(np.float64) @ rng.standard_normal((D, n_classes))
+    y = np.argmax(scores + rng.gumbel(size=(N, n_classes)), axis=1)
+    sw = rng.uniform(0.2, 2.0, N) if weighted else None
+    return X, y, sw
+
+
+def _collections(X, y, sw):
+    Xd = da.from_array(X, chunks=(CHUNK, X.shape[1])).persist()
+    yd = da.from_array(y, chunks=CHUNK)
+    return Xd, yd, (None if sw is None else da.from_array(sw, chunks=CHUNK))
+
+
+def _assert_same_model(got, expected):
+    np.testing.assert_array_equal(got.classes_, expected.classes_)
+    assert got.coef_.dtype == expected.coef_.dtype
+    scale = np.max(np.abs(expected.coef_))
+    np.testing.assert_allclose(got.coef_, expected.coef_, rtol=RTOL, atol=RTOL * scale)
+    np.testing.assert_allclose(got.intercept_, expected.intercept_, rtol=RTOL, atol=RTOL * scale)
+
+
+@pytest.mark.parametrize("case", ["binary", "multinomial", "float32", "probit", "newton"])
+def test_dask_fit_equals_in_memory_fit(client, case):
+    X, y, sw = _data(3 if case == "multinomial" else 2, np.float32 if case == "float32" else np.float64)
+    params = {"tol": TOL, "link": "probit" if case == "probit" else "logit"}
+    if case == "newton":
+        params["solver"] = "newton"
+    expected = flr.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    got = flr.LogisticRegression(**params).fit(*_collections(X, y, sw))
+    _assert_same_model(got, expected)
+    assert got.n_features_in_ == D
+
+
+def test_dask_dataframe_fit_keeps_column_names(client):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y, _ = _data(2, weighted=False)
+    frame = pd.DataFrame(X, columns=[f"f{j}" for j in range(D)])
+    expected = flr.LogisticRegression(tol=TOL).fit(frame, y)
+    Xd = dd.from_pandas(frame, npartitions=4)
+    yd = dd.from_pandas(pd.Series(y), npartitions=4)
+    got = flr.LogisticRegression(tol=TOL).fit(Xd, yd)
+    _assert_same_model(got, expected)
+    np.testing.assert_array_equal(got.feature_names_in_, frame.columns)
+
+
+def test_worker_kernel_threads_are_their_share_of_the_cores(client):
+    threads = _dask.share_threads(client)
+    cores = client.run(lambda: len(os.sched_getaffinity(0)))
+    assert len(threads) == 2
+    # 2 single-threaded workers on this host: each gets half of the cores (at least 1)
+    for address, n in threads.items():
+        assert n == max(1, cores[address] // 2)
+    assert client.run(flr.get_num_threads) == threads
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("nan", r"chunk 2: X contains 1 non-finite value\(s\): 1 NaN"),
+    ("rows", r"chunk 1: X has 1000 rows but y has 999"),
+    ("blocks", r"X has 6 row chunks but y has 5"),
+    ("y_missing", r"y is required with a Dask X"),
+])
+def test_bad_chunks_are_reported_on_the_client(client, kind, message):
+    from dask import delayed
+
+    X, y, _ = _data(2, weighted=False)
+    Xd, yd, _ = _collections(X, y, None)
+    if kind == "nan":
+        X = X.copy()
+        X[2 * CHUNK + 7, 3] = np.nan
+        Xd = da.from_array(X, chunks=(CHUNK, D))
+    elif kind == "rows":  # chunk sizes unknown to the graph: found by the chunk's own check
+        parts = [y[k * CHUNK:(k + 1) * CHUNK] for k in range(N // CHUNK)]
+        parts[1] = parts[1][:-1]
+        yd = da.concatenate([da.from_delayed(delayed(p), shape=(np.nan,), dtype=y.dtype) for p in parts])
+    elif kind == "blocks":
+        yd = da.from_array(y[:5 * CHUNK], chunks=CHUNK)
+    elif kind == "y_missing":
+        yd = None
+    with pytest.raises(ValueError, match=message):
+        flr.LogisticRegression().fit(Xd, yd)
+
+
+def test_a_worker_killed_during_the_fit_is_survived(client, monkeypatch):
+    """The second evaluation of the objective kills the worker holding chunk 0; its chunks
+    are recomputed on the workers left (the nanny restarts the killed one) and the fit
+    ends on the in-memory solution. Last in this module: it changes the cluster."""
+    X, y, sw = _data(2)
+    expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
+    calls = []
+    killed = []
+    original = _dask.DaskSource.map
+
+    def map_killing_once(self, fn, *args):
+        calls.append(fn.__name__)
+        if len(calls) == 2 and not killed:
+            holder = next(iter(self.client.who_has([self.futures[0]]).values()))[0]
+            killed.append(holder)
+            # exit shortly after answering, so that the run call itself returns
+            self.client.run(lambda: threading.Timer(0.05, os._exit, (1,)).start(), workers=[holder])
+        return original(self, fn, *args)
+
+    monkeypatch.setattr(_dask.DaskSource, "map", map_killing_once)
+    got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
+    assert killed, "no worker was killed"
+    assert len(calls) > 2  # the fit went on after the kill
+    _assert_same_model(got, expected)
