@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -557,6 +558,12 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             self.__dict__.pop(attr, None)
         return self
 
+    def _smooth_streamable(self):
+        """partial_fit exists for the smooth penalties and without "balanced" class weights."""
+        l1_part = self.penalty == "l1" or (self.penalty == "elasticnet" and self.l1_ratio != 0)
+        return not l1_part and not isinstance(self.class_weight, str)
+
+    @available_if(_smooth_streamable)
     @_all_or_nothing
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD (SVRG) on this batch, from the current coefficients.
@@ -564,7 +571,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         Each call reduces the objective of its own data (with ``C`` scaled by that data's
         weight sum, as in :meth:`fit`); repeated calls on the same data converge to the
         :meth:`fit` solution. ``classes`` (all labels the stream will contain) is required
-        on the first call and must not change afterwards.
+        on the first call and must not change afterwards. Available for the smooth
+        penalties ("l2", None) and without ``class_weight="balanced"`` only.
 
         Parameters
         ----------

@@ -151,9 +151,8 @@ class LogisticRegressionCV(LogisticRegression):
         self.verbose = verbose
         self.random_state = random_state
 
-    @property
-    def partial_fit(self):
-        raise AttributeError("LogisticRegressionCV has no partial_fit: it fits whole paths")
+    def _smooth_streamable(self):
+        return False  # no partial_fit: it fits whole paths
 
     # LogisticRegression's methods read these; the path sets them per candidate
     C = 1.0
