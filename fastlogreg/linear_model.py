@@ -209,7 +209,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         relative-decrease test), otherwise "lbfgs"; "lbfgs" for probit; "prox-newton"
         whenever the penalty has an L1 part. "prox-newton": proximal Newton (coordinate
         descent on the quadratic model over a working set of features, with a sampled
-        Hessian; :mod:`fastlogreg._proximal`), for every penalty and both links.
+        Hessian; the user guide, "Penalties"), for every penalty and both links.
     tol : float >= 0, default=1e-6
         Stop when the gradient's max-norm is at most ``tol``; with an L1 part, the
         max-norm of the minimum-norm subgradient (the same test: that subgradient is the
