@@ -61,6 +61,23 @@ def _fold_scorer(scoring, classes):
     return lambda est, X, y, sw: scorer(est, X, y)
 
 
+def _accuracy(X_test, target, sample_weight, coef, d):
+    """Weighted accuracy of the model ``coef`` (K, n_dof) on rows already validated:
+    ``LogisticRegression.score`` without validating and scanning ``X_test`` once per ``C``.
+    ``target``: float {0, 1} for two classes, class indices otherwise."""
+    scores = np.asarray(X_test @ coef[:, :d].T, dtype=np.float64)
+    if coef.shape[1] > d:
+        scores += coef[:, d]
+    if coef.shape[0] == 1:
+        predicted = (scores[:, 0] > 0).astype(np.float64)
+    else:
+        predicted = np.argmax(scores, axis=1)
+    correct = (predicted == target).astype(np.float64)
+    if sample_weight is None:
+        return float(correct.mean())
+    return float(correct @ sample_weight / np.sum(sample_weight))
+
+
 class LogisticRegressionCV(LogisticRegression):
     r"""Logistic / softmax regression with ``C`` (and ``l1_ratio``) picked by cross-validation.
 
@@ -233,13 +250,13 @@ class LogisticRegressionCV(LogisticRegression):
                 if model is None:
                     model = _proximal.HessianModel(obj)
                 screen = previous_l1 if previous_l1 is not None and previous_l1 > l1 else None
-                result = _proximal.minimize(obj, theta, l1=l1, tol=float(self.tol),
-                                            max_iter=int(self.max_iter), model=model, screen_l1=screen,
-                                            verbose=max(0, int(self.verbose) - 1))
-            else:
-                result = solvers.minimize(obj, theta, solver, tol=float(self.tol),
-                                          max_iter=int(self.max_iter),
-                                          verbose=max(0, int(self.verbose) - 1))
+                result = _proximal.prox_newton(obj, theta, l1=l1, tol=float(self.tol),
+                                               max_iter=int(self.max_iter), model=model,
+                                               screen_l1=screen, verbose=max(0, int(self.verbose) - 1))
+            else:  # the BLAS pools are limited around all the paths (see fit)
+                result = solvers._run_solver(obj, theta, solver, tol=float(self.tol),
+                                             max_iter=int(self.max_iter),
+                                             verbose=max(0, int(self.verbose) - 1))
             previous_l1 = l1
             theta = result.theta
             scorer_est._store(obj, result, solver, warn_unconverged=False, l1=l1)
@@ -247,7 +264,10 @@ class LogisticRegressionCV(LogisticRegression):
             if self.fit_intercept:
                 coefs[i, :, d] = scorer_est.intercept_
             n_iter[i] = result.n_iter
-            scores[i] = self._scorer(scorer_est, X_test, y[test], sw_test)
+            if self.scoring is None:
+                scores[i] = _accuracy(X_test, target[test], sw_test, coefs[i], d)
+            else:
+                scores[i] = self._scorer(scorer_est, X_test, y[test], sw_test)
             if self.verbose:
                 print(f"[fastlogreg cv] {fold_label} C {i + 1:3d}/{len(Cs)} = {C:.4g}  iterations "
                       f"{result.n_iter:4d}  score {scores[i]:.6g}  "
@@ -304,6 +324,11 @@ class LogisticRegressionCV(LogisticRegression):
         paths = np.zeros((n_folds, n_l1, n_cs, K, n_dof))
         scores = np.zeros((n_folds, n_l1, n_cs))
         n_iter = np.zeros((n_folds, n_l1, n_cs), dtype=np.int32)
+        from threadpoolctl import threadpool_limits
+
+        # One BLAS limit around every path, as solvers.minimize sets per fit: entering
+        # threadpool_limits costs milliseconds, as much as a whole fit on small folds.
+        limits = threadpool_limits(limits=1, user_api="blas")
         try:
             for f, (train, test) in enumerate(folds):
                 sw_test = None if sw_given is None else sw_given[test]
@@ -314,6 +339,7 @@ class LogisticRegressionCV(LogisticRegression):
                     paths[f, r], scores[f, r], n_iter[f, r] = self._fit_path(
                         X_design, target, sw, train, test, y, sw_test, l1_ratio, label, self._scorer)
         finally:
+            limits.restore_original_limits()
             del self._X_input, self._scorer
         self.Cs_ = self._Cs.copy()
         self.l1_ratios_ = np.asarray(self._l1_ratios)
