@@ -61,6 +61,32 @@ def _fold_scorer(scoring, classes):
     return lambda est, X, y, sw: scorer(est, X, y)
 
 
+class _PathObjective(solvers.Objective):
+    """An Objective that remembers its last evaluation, so that the next point of a path
+    starts without a pass over X: at the same ``theta`` only the L2 term changes,
+    ``f' = f + (l2' - l2) ||w||^2 / 2`` and ``g' = g + (l2' - l2) w``."""
+
+    _last = None
+
+    def loss_grad(self, theta):
+        loss, grad = super().loss_grad(theta)
+        self._last = (np.array(theta, dtype=np.float64), loss, grad.copy(), self.l2)
+        return loss, grad
+
+    def set_l2(self, l2, theta):
+        """Change the L2 strength; prime the next ``loss_grad(theta)`` when ``theta`` was the
+        last point evaluated."""
+        last = self._last
+        self.l2 = float(l2)
+        if last is None or not np.array_equal(last[0], theta):
+            return
+        w = theta[: self.n_coef]
+        change = self.l2 - last[3]
+        grad = last[2].copy()
+        grad[: self.n_coef] += change * w
+        self.prime(theta, last[1] + 0.5 * change * float(w @ w), grad)
+
+
 def _accuracy(X_test, target, sample_weight, coef, d):
     """Weighted accuracy of the model ``coef`` (K, n_dof) on rows already validated:
     ``LogisticRegression.score`` without validating and scanning ``X_test`` once per ``C``.
@@ -224,7 +250,7 @@ class LogisticRegressionCV(LogisticRegression):
         problem = est._problem(X_train, target[train], sw_train)
         _, weight_sum = check_sample_weight(sw_train, X_train.shape[0])
         class_counts = est._check_weighted_classes(target[train], sw_train)
-        obj = solvers.Objective(problem, 0.0, self.fit_intercept, self.backend)
+        obj = _PathObjective(problem, 0.0, self.fit_intercept, self.backend)
         theta = est._initial_theta(obj, class_counts)
         model = None
         previous_l1 = None
@@ -243,7 +269,7 @@ class LogisticRegressionCV(LogisticRegression):
             est.C = C
             scorer_est.C = C
             l1, l2 = est._strengths(weight_sum)
-            obj.l2 = l2
+            obj.set_l2(l2, theta)
             solver = self._solver_for(obj, l1)
             start = time.perf_counter()
             if solver == "prox-newton":
