@@ -212,6 +212,39 @@ class HessianModel:
         if self.stride > 1:
             self._use(1)
 
+    def _row_weights(self, Z, sw, rows):
+        """Binary: the per-row second derivatives times the weights, (nb,)."""
+        z = Z[:, 0]
+        if self.obj.problem.link == "logit":
+            s = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
+            h = s * (1.0 - s)
+        else:
+            h = _second_derivative_probit(z, self.target[rows])
+        return h if sw is None else h * sw
+
+    def _add_sparse(self, G, XA, Z, sw, K, cols, rows):
+        """``G += X_A^T D X_A`` for a CSR block (softmax: every pair of class blocks)."""
+        from scipy import sparse
+
+        XA = XA.astype(np.float64)
+        if self.obj.fit_intercept:
+            XA = sparse.hstack([XA, np.ones((XA.shape[0], 1))], format="csr")
+        if K == 1:
+            h = self._row_weights(Z, sw, rows)
+            G += (XA.T @ sparse.diags(h) @ XA).toarray()
+            return
+        Z = Z - Z.max(axis=1, keepdims=True)
+        P = np.exp(Z)
+        P /= P.sum(axis=1, keepdims=True)
+        weight = np.ones(P.shape[0]) if sw is None else sw
+        for k in range(K):
+            for m in range(k, K):
+                h = weight * P[:, k] * ((1.0 if k == m else 0.0) - P[:, m])
+                block = (XA.T @ sparse.diags(h) @ XA).toarray()
+                G[k * cols:(k + 1) * cols, m * cols:(m + 1) * cols] += block
+                if m != k:
+                    G[m * cols:(m + 1) * cols, k * cols:(k + 1) * cols] += block.T
+
     def matrix(self, theta, features):
         """The Hessian of the smooth part on the working set.
 
@@ -241,22 +274,14 @@ class HessianModel:
             Z = np.asarray(Z, dtype=np.float64) + np.asarray(b, dtype=np.float64)
             sw = None if self.sw is None else self.sw[rows]
             XA = block[:, features]
-            XA = XA.toarray() if hasattr(XA, "toarray") else np.asarray(XA, dtype=np.float64)
+            if hasattr(XA, "toarray"):  # CSR block: sparse products cost nnz^2 / n, not m^2 n
+                self._add_sparse(G, XA, Z, sw, K, cols, rows)
+                continue
+            XA = np.asarray(XA, dtype=np.float64)
             if obj.fit_intercept:
-                XA = np.hstack([XA.astype(np.float64, copy=False), np.ones((XA.shape[0], 1))])
-            else:
-                XA = XA.astype(np.float64, copy=False)
+                XA = np.hstack([XA, np.ones((XA.shape[0], 1))])
             if K == 1:
-                z = Z[:, 0]
-                if obj.multinomial:  # pragma: no cover - a softmax problem has K >= 2
-                    raise AssertionError
-                if obj.problem.link == "logit":
-                    s = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
-                    h = s * (1.0 - s)
-                else:
-                    h = _second_derivative_probit(z, self.target[rows])
-                if sw is not None:
-                    h = h * sw
+                h = self._row_weights(Z, sw, rows)
                 G += XA.T @ (XA * h[:, None])
             else:
                 Z -= Z.max(axis=1, keepdims=True)

@@ -324,6 +324,17 @@ class LogisticRegressionCV(LogisticRegression):
         Returns
         -------
         self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegressionCV
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.standard_normal((300, 4))
+        >>> y = (X[:, 0] - X[:, 1] + 0.5 * rng.standard_normal(300) > 0).astype(int)
+        >>> clf = LogisticRegressionCV(Cs=[0.01, 0.1, 1.0], cv=3, penalty="l1", backend="numpy").fit(X, y)
+        >>> bool(clf.C_[0] in clf.Cs_), clf.coef_.shape
+        (True, (1, 4))
         """
         self._check_params()
         X_design, y = self._validate_X_y(X, y)
@@ -420,6 +431,19 @@ class LogisticRegressionCV(LogisticRegression):
         Returns
         -------
         None
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> from fastlogreg import LogisticRegressionCV, load
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0], [0.5], [2.5]])
+        >>> clf = LogisticRegressionCV(Cs=3, cv=2, backend="numpy").fit(X, [0, 0, 1, 1, 0, 1])
+        >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+        >>> clf.save(path)
+        >>> model = load(path)
+        >>> type(model).__name__, bool(model.C == clf.C_[0])
+        ('LogisticRegression', True)
         """
         from sklearn.utils.validation import check_is_fitted
 

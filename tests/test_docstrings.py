@@ -19,7 +19,7 @@ from fastlogreg import persistence
 from fastlogreg._backend import max_num_threads
 
 MODULES = ["fastlogreg._backend", "fastlogreg.functions", "fastlogreg.linear_model",
-           "fastlogreg.persistence"]
+           "fastlogreg.linear_model_cv", "fastlogreg.persistence"]
 # Modules whose examples call kernels with backend=None: run under every backend.
 PER_BACKEND = ["fastlogreg.functions"]
 ESTIMATOR_METHODS = ["fit", "partial_fit", "decision_function", "predict", "predict_proba",
@@ -56,8 +56,9 @@ def _takes_arguments(func):
 
 
 def test_every_public_name_is_checked():
-    assert set(fastlogreg.__all__) - {"LogisticRegression"} <= set(PUBLIC)
-    assert len(PUBLIC) >= len(fastlogreg.__all__) - 1 + len(ESTIMATOR_METHODS)
+    estimators = {"LogisticRegression", "LogisticRegressionCV"}
+    assert set(fastlogreg.__all__) - estimators <= set(PUBLIC)
+    assert len(PUBLIC) >= len(fastlogreg.__all__) - len(estimators) + 2 * len(ESTIMATOR_METHODS)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))

@@ -145,9 +145,12 @@ def test_l1_kkt_conditions_probit():
     assert 0 < np.count_nonzero(w) < X.shape[1]
 
 
-def test_l1_sparse_input_matches_dense():
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_l1_sparse_input_matches_dense(n_classes):
     X, y, _ = _planted_sparse(seed=2)
     X[np.abs(X) < 0.8] = 0.0
+    if n_classes == 3:
+        y = np.where(X[:, 1] > 0.5, 2, y)
     dense = LogisticRegression(C=0.1, penalty="l1", tol=1e-10, backend="numpy").fit(X, y)
     csr = LogisticRegression(C=0.1, penalty="l1", tol=1e-10, backend="numpy").fit(sparse.csr_matrix(X), y)
     np.testing.assert_array_equal(csr.coef_ != 0, dense.coef_ != 0)
