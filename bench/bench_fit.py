@@ -4,6 +4,7 @@ Run:  python bench/bench_fit.py              (everything; ~30 minutes on a busy 
                                              machine, mostly scikit-learn's multinomial fits)
       python bench/bench_fit.py --reps 3 --no-memory
       python bench/bench_fit.py --only memory
+      python bench/bench_fit.py --only l1-path --reps 3   (and l1-path-sparse, cv: bench_path.py)
 
 Speed: scikit-learn's ``LogisticRegression(tol=1e-8, max_iter=10000)`` (lbfgs) against
 fastlogreg (solvers "auto", "lbfgs", "newton"; tol=1e-8) on
@@ -302,12 +303,15 @@ def bench_memory(cases):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--only", choices=["binary", "multinomial", "memory", "sparse", "sparse-memory"],
+    parser.add_argument("--only", choices=["binary", "multinomial", "memory", "sparse", "sparse-memory",
+                                           "l1-path", "l1-path-sparse", "cv"],
                         default=None, help="one group (default: the dense groups and memory cases)")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--sparse-rows", type=int, default=SPARSE_SHAPE[0],
                         help="rows of the sparse speed cases (scikit-learn's lbfgs needs thousands of "
                         "iterations on them: about 5 minutes per fit at 100,000 rows)")
+    parser.add_argument("--path-rows", type=int, default=500_000,
+                        help="rows of the l1-path and cv cases (bench_path.py)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -345,6 +349,20 @@ def main():
         X, y = make_sparse(n, d, 10)
         results["sparse_multinomial"] = bench_speed(f"sparse multinomial, 10 classes, {label}", X, y,
                                                     args.reps)
+        del X, y
+    if args.only in ("l1-path", "l1-path-sparse", "cv"):
+        import bench_path
+
+        if args.only == "l1-path":
+            X, y = bench_path.make_planted(args.path_rows, 200)
+            results["l1_path"] = bench_path.bench_l1_path(X, y, args.reps, f"dense {X.shape}")
+        elif args.only == "l1-path-sparse":
+            X, y = bench_path.make_planted(args.path_rows, 2000, sparse_density=0.02)
+            results["l1_path_sparse"] = bench_path.bench_l1_path(X, y, args.reps,
+                                                                 f"CSR {X.shape}, 2% nonzero")
+        else:
+            X, y = make_binary(args.path_rows, 100)
+            results["cv"] = bench_path.bench_cv(X, y, args.reps)
         del X, y
     if args.only == "sparse-memory":
         results["sparse_memory"] = bench_memory([

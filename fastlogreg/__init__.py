@@ -39,6 +39,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Chunks",
     "LogisticRegression",
+    "LogisticRegressionCV",
     "available_backends",
     "backend_info",
     "binary_cross_entropy",
@@ -66,9 +67,13 @@ __all__ = [
 
 
 def __getattr__(name):
-    # LogisticRegression imports scikit-learn (seconds): load it on first use only.
+    # The estimators import scikit-learn (seconds): load them on first use only.
     if name == "LogisticRegression":
         from .linear_model import LogisticRegression
 
         return LogisticRegression
+    if name == "LogisticRegressionCV":
+        from .linear_model_cv import LogisticRegressionCV
+
+        return LogisticRegressionCV
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,15 +19,18 @@ import warnings
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _dask, _sources, functions, solvers
+from . import _dask, _proximal, _sources, functions, solvers
+from ._class_weight import check_class_weight, weighted_samples
 from ._design import as_design, count_nonfinite, max_abs
 from ._problems import BinaryProblem, MultinomialProblem
 from ._validation import check_sample_weight
 
-_SOLVERS = ("auto", "lbfgs", "newton", "sgd")
+_SOLVERS = ("auto", "lbfgs", "newton", "sgd", "prox-newton")
+_PENALTIES = ("l2", "l1", "elasticnet", None)
 # scikit-learn's checks of X: float32/float64 kept as they are (no copy), CSR kept (other
 # sparse formats converted to CSR once), int64 sparse indices accepted; NaN and inf are
 # counted by this module (or by as_design for sparse X), with the counts in the message.
@@ -147,15 +150,19 @@ def _encode_labels(y, classes):
 
 
 class LogisticRegression(ClassifierMixin, BaseEstimator):
-    r"""Logistic (two classes) and softmax (more) regression by L2-penalised maximum likelihood.
+    r"""Logistic (two classes) and softmax (more) regression by penalised maximum likelihood.
 
     Minimises, as scikit-learn's ``LogisticRegression``,
 
     .. math::
-        L(W, b) = \frac{\sum_i sw_i\, l_i}{\sum_i sw_i} + \frac{1}{2 C \sum_i sw_i} \|W\|^2
+        L(W, b) = \frac{\sum_i sw_i\, l_i}{\sum_i sw_i}
+                + \frac{1}{C \sum_i sw_i} \Big( r \|W\|_1 + \frac{1 - r}{2} \|W\|_2^2 \Big)
 
     with ``l_i`` the negative log-likelihood of sample ``i`` (sigmoid for two classes,
-    softmax otherwise; the intercept is not penalised). Every evaluation of ``L``, its
+    softmax otherwise), ``sw_i`` its weight (``sample_weight`` times the weight of its
+    class), ``r`` the L1 share of the penalty (0 for "l2", 1 for "l1", ``l1_ratio`` for
+    "elasticnet"; no penalty for ``penalty=None``) and ``||W||_1`` the sum of
+    ``|W_kj|`` over every class and feature. The intercept is not penalised. Every evaluation of ``L``, its
     gradient and Hessian-vector products is one fused pass over ``X`` in the chosen
     backend; ``X`` is never copied when it is float32 or float64 (float32 trains in
     float32 storage, sums in float64).
@@ -176,8 +183,21 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ----------
     C : float > 0 or ``np.inf``, default=1.0
         Inverse penalty strength; ``np.inf`` fits without penalty.
+    penalty : {"l2", "l1", "elasticnet", None}, default="l2"
+        The norm of the penalty. "l1" and "elasticnet" (with ``l1_ratio > 0``) give
+        sparse coefficients, exact zeros included, and need the "prox-newton" solver
+        ("auto" picks it). None: no penalty (``C`` is ignored).
+    l1_ratio : float in [0, 1] or None, default=None
+        The L1 share ``r`` of the elastic net; required with ``penalty="elasticnet"``, and
+        None with every other penalty.
     fit_intercept : bool, default=True
-    solver : {"auto", "lbfgs", "newton", "sgd"}, default="auto"
+    class_weight : dict, "balanced" or None, default=None
+        Multiplies the weight of each sample of class ``k`` by ``class_weight[k]`` (1 for
+        a class the dict does not name; a key that is not a class of ``y`` is an error).
+        "balanced": ``sum(sw) / (n_classes * sum(sw[y == k]))``, from the weighted class
+        counts of the data passed to :meth:`fit`. Combined with ``sample_weight`` as in
+        scikit-learn: ``C`` is scaled by the sum of the products.
+    solver : {"auto", "lbfgs", "newton", "sgd", "prox-newton"}, default="auto"
         "lbfgs": SciPy's L-BFGS-B. "newton": inexact Newton with conjugate gradients on
         fused Hessian-vector products (logit link only), taken on every 20th row (or
         sparser: at most 128 rows per parameter) when that leaves at least 16 rows per
@@ -186,9 +206,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         size from the curvature bound (no tuning). "auto": "newton" for more than two
         classes when its Hessian is sampled (1.2-1.8x faster than "lbfgs" there),
         "newton" when ``tol < 1e-9`` (below which L-BFGS-B stops on its
-        relative-decrease test), otherwise "lbfgs"; "lbfgs" for probit.
+        relative-decrease test), otherwise "lbfgs"; "lbfgs" for probit; "prox-newton"
+        whenever the penalty has an L1 part. "prox-newton": proximal Newton (coordinate
+        descent on the quadratic model over a working set of features, with a sampled
+        Hessian; the user guide, "Penalties"), for every penalty and both links.
     tol : float >= 0, default=1e-6
-        Stop when the gradient's max-norm is at most ``tol``.
+        Stop when the gradient's max-norm is at most ``tol``; with an L1 part, the
+        max-norm of the minimum-norm subgradient (the same test: that subgradient is the
+        gradient wherever the objective is differentiable).
     max_iter : int >= 1, default=100
         Iterations (epochs for "sgd").
     link : {"logit", "probit"}, default="logit"
@@ -213,8 +238,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of str, when ``X`` had string column names
     n_iter_ : ndarray (1,) of int, iterations (or epochs) run
     objective_ : float, the objective at the solution (the solver's float64 coefficients,
-        before a float32 ``coef_`` is rounded)
-    gradient_max_norm_ : float, the gradient's max-norm at the same point
+        before a float32 ``coef_`` is rounded), its L1 term included
+    gradient_max_norm_ : float, the gradient's max-norm at the same point (the minimum-norm
+        subgradient's with an L1 part)
     solver_ : str, the solver used
     n_passes_ : (float, float), fused loss+gradient and Hessian-vector passes over ``X``
 
@@ -228,9 +254,13 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     ['a', 'b']
     """
 
-    def __init__(self, C=1.0, *, fit_intercept=True, solver="auto", tol=1e-6, max_iter=100,
-                 link="logit", backend=None, warm_start=False, verbose=0, random_state=None):
+    def __init__(self, C=1.0, *, penalty="l2", l1_ratio=None, fit_intercept=True, class_weight=None,
+                 solver="auto", tol=1e-6, max_iter=100, link="logit", backend=None, warm_start=False,
+                 verbose=0, random_state=None):
         self.C = C
+        self.penalty = penalty
+        self.l1_ratio = l1_ratio
+        self.class_weight = class_weight
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.tol = tol
@@ -260,6 +290,8 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        self._check_penalty()
+        check_class_weight(self.class_weight)
         if self.link not in _LINKS:
             raise ValueError(f"link must be one of {_LINKS}, got {self.link!r}")
         for name in ("fit_intercept", "warm_start"):
@@ -280,6 +312,30 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             raise ValueError("solver='newton' needs Hessian-vector products, which exist for the "
                              "logit link only; use solver='lbfgs' or 'sgd' with link='probit'")
 
+    def _check_penalty(self):
+        penalty, l1_ratio = self.penalty, self.l1_ratio
+        if not (penalty is None or isinstance(penalty, str) and penalty in _PENALTIES):
+            raise ValueError(f"penalty must be one of 'l2', 'l1', 'elasticnet' or None, got {penalty!r}")
+        if penalty == "elasticnet":
+            if (isinstance(l1_ratio, bool) or not isinstance(l1_ratio, numbers.Real)
+                    or not 0.0 <= l1_ratio <= 1.0):
+                raise ValueError("penalty='elasticnet' needs l1_ratio, a number in [0, 1] (0: the L2 "
+                                 f"penalty, 1: the L1 penalty), got l1_ratio={l1_ratio!r}")
+        elif l1_ratio is not None:
+            raise ValueError(f"l1_ratio is used with penalty='elasticnet' only; got l1_ratio={l1_ratio!r} "
+                             f"with penalty={penalty!r}. Set penalty='elasticnet' or l1_ratio=None")
+        if self._l1_fraction() > 0.0 and self.solver in ("lbfgs", "newton", "sgd"):
+            raise ValueError(f"solver={self.solver!r} needs a smooth penalty; penalty={penalty!r} "
+                             f"(with an L1 part) needs solver='prox-newton' or 'auto'")
+
+    def _l1_fraction(self):
+        """The share of the penalty ``1 / (C sum(sw))`` that is L1 (the rest is L2)."""
+        if self.penalty == "l1":
+            return 1.0
+        if self.penalty == "elasticnet":
+            return float(self.l1_ratio)
+        return 0.0
+
     def _validate_X(self, X, reset):
         """X as a design matrix (:mod:`fastlogreg._design`), checked for NaN and inf."""
         X = validate_data(self, X, reset=reset, **_X_CHECKS)
@@ -297,17 +353,29 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         _check_label_type(y)
         return as_design(X), y
 
-    def _l2(self, weight_sum):
-        if np.isinf(self.C):
-            return 0.0
-        l2 = 1.0 / (float(self.C) * weight_sum)
-        if not np.isfinite(l2):
+    def _strengths(self, weight_sum):
+        """``(l1, l2)``: the penalty ``l1 ||w||_1 + l2/2 ||w||^2`` added to the weighted mean
+        loss, ``l1 = r / (C sum(sw))`` and ``l2 = (1 - r) / (C sum(sw))`` with ``r`` the L1
+        share (1 for "l1", ``l1_ratio`` for "elasticnet", 0 for "l2"); (0, 0) without penalty."""
+        if np.isinf(self.C) or self.penalty is None:
+            return 0.0, 0.0
+        strength = 1.0 / (float(self.C) * weight_sum)
+        if not np.isfinite(strength):
             raise ValueError(
                 f"C * sum(sample_weight) = {float(self.C) * weight_sum:.3g} is too small: the "
                 "penalty 1 / (C * sum(sample_weight)) overflows float64. Use a larger C or "
                 "larger sample weights (the model depends on their product only)."
             )
-        return l2
+        share = self._l1_fraction()
+        return share * strength, (1.0 - share) * strength
+
+    def _l2(self, weight_sum):
+        return self._strengths(weight_sum)[1]
+
+    def _sample_weight(self, target, sample_weight):
+        """``sample_weight`` times the class weights of ``class_weight`` (None: unit weights)."""
+        class_index = target.astype(np.intp) if target.dtype.kind == "f" else target
+        return weighted_samples(self.class_weight, self.classes_, class_index, sample_weight)
 
     def _problem(self, X, target, sample_weight):
         """The validated problem for targets from :func:`_encode_labels`."""
@@ -351,7 +419,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 theta[obj.n_coef:] = log_prior - log_prior.mean()
         return theta
 
-    def _store(self, obj, result, solver, *, warn_unconverged=True):
+    def _store(self, obj, result, solver, *, warn_unconverged=True, l1=0.0):
         if not (np.isfinite(result.loss) and np.all(np.isfinite(result.theta))):
             raise ValueError(
                 f"{solver} ended on a non-finite objective ({result.loss}) or coefficients: "
@@ -368,7 +436,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # objective and the predictions unchanged.
             if obj.fit_intercept:
                 intercept -= intercept.mean()
-            if obj.l2 == 0.0:
+            if obj.l2 == 0.0 and l1 == 0.0:
                 coef -= coef.mean(axis=0)
         # The optimizer's float64 solution, rounded once to the dtype of the X it was fitted on
         dtype = obj.dtype
@@ -391,8 +459,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             return
         if result.hit_max_iter:
             warnings.warn(
-                f"{solver} did not converge in max_iter={self.max_iter} iterations: gradient "
-                f"max-norm {result.grad_max:.3e} > tol={self.tol:g}. Increase max_iter, "
+                f"{solver} did not converge in max_iter={self.max_iter} iterations: "
+                f"{'minimum-norm subgradient' if l1 else 'gradient'} max-norm "
+                f"{result.grad_max:.3e} > tol={self.tol:g}. Increase max_iter, "
                 "standardize the features or lower C.",
                 ConvergenceWarning, stacklevel=4,  # user code -> _all_or_nothing -> fit -> _store
             )
@@ -455,14 +524,19 @@ DataFrame, or :class:`fastlogreg.Chunks`
             raise ValueError("Only binary classification is supported. link='probit' is for "
                              f"two classes; y has {len(self.classes_)} classes")
         target = _encode_labels(y, self.classes_)
+        sw = self._sample_weight(target, sw if sw.shape[0] else None)
+        sw, weight_sum = check_sample_weight(sw, X.shape[0])
         class_weight = self._check_weighted_classes(target, sw if sw.shape[0] else None)
         problem = self._problem(X, target, sw if sw.shape[0] else None)
-        obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
+        l1, l2 = self._strengths(weight_sum)
+        obj = solvers.Objective(problem, l2, self.fit_intercept, self.backend)
         solver = self.solver
         if solver == "auto":
             solver = solvers.choose_solver(X.shape[0], X.shape[1], len(self.classes_), float(self.tol))
             if self.link == "probit":
                 solver = "lbfgs"
+            if l1 > 0.0:
+                solver = "prox-newton"
         start = time.perf_counter()
         theta0 = self._initial_theta(obj, class_weight)
         if np.any(theta0[: obj.n_coef]):  # warm start: scan X for NaN/inf up front
@@ -480,11 +554,15 @@ DataFrame, or :class:`fastlogreg.Chunks`
                     "features."
                 )
             obj.prime(theta0, loss0, grad0)
-        result = solvers.minimize(
-            obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
-            verbose=self.verbose, random_state=self.random_state,
-        )
-        self._store(obj, result, solver)
+        if solver == "prox-newton":
+            result = _proximal.minimize(obj, theta0, l1=l1, tol=float(self.tol),
+                                        max_iter=int(self.max_iter), verbose=self.verbose)
+        else:
+            result = solvers.minimize(
+                obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
+                verbose=self.verbose, random_state=self.random_state,
+            )
+        self._store(obj, result, solver, l1=l1)
         self.fit_time_ = time.perf_counter() - start
         for attr in ("_sgd_state", "_rng"):
             self.__dict__.pop(attr, None)
@@ -494,6 +572,12 @@ DataFrame, or :class:`fastlogreg.Chunks`
         """:meth:`fit` on chunked data (:class:`fastlogreg.Chunks` or Dask collections): a
         scan of every chunk finds the labels and checks the data, then the solver runs on
         the objective over the chunks (:mod:`fastlogreg._sources`, :mod:`fastlogreg._dask`)."""
+        if self._l1_fraction() > 0.0:
+            raise ValueError(f"penalty={self.penalty!r} (with an L1 part) needs the data in memory: "
+                             "chunked data (Chunks, Dask) trains with penalty='l2' or None")
+        if self.class_weight is not None:
+            raise ValueError("class_weight needs the data in memory: for chunked data (Chunks, Dask), "
+                             "multiply the class weights into the chunks' sample_weight")
         columns = None
         if isinstance(X, _sources.Chunks):
             if y is not None or sample_weight is not None:
@@ -542,6 +626,12 @@ DataFrame, or :class:`fastlogreg.Chunks`
             self.__dict__.pop(attr, None)
         return self
 
+    def _smooth_streamable(self):
+        """partial_fit exists for the smooth penalties and without "balanced" class weights."""
+        l1_part = self.penalty == "l1" or (self.penalty == "elasticnet" and self.l1_ratio != 0)
+        return not l1_part and not isinstance(self.class_weight, str)
+
+    @available_if(_smooth_streamable)
     @_all_or_nothing
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch of mini-batch SGD (SVRG) on this batch, from the current coefficients.
@@ -549,7 +639,8 @@ DataFrame, or :class:`fastlogreg.Chunks`
         Each call reduces the objective of its own data (with ``C`` scaled by that data's
         weight sum, as in :meth:`fit`); repeated calls on the same data converge to the
         :meth:`fit` solution. ``classes`` (all labels the stream will contain) is required
-        on the first call and must not change afterwards.
+        on the first call and must not change afterwards. Available for the smooth
+        penalties ("l2", None) and without ``class_weight="balanced"`` only.
 
         Parameters
         ----------
@@ -580,6 +671,12 @@ DataFrame, or :class:`fastlogreg.Chunks`
             raise TypeError("partial_fit takes one in-memory batch: call it on each chunk of the "
                             "stream (one SVRG epoch per call), or fit the whole Chunks / Dask "
                             "collection with fit")
+        if self._l1_fraction() > 0.0:
+            raise ValueError(f"partial_fit runs SGD, for the smooth penalties only ('l2' or None); "
+                             f"got penalty={self.penalty!r}")
+        if isinstance(self.class_weight, str):
+            raise ValueError("class_weight='balanced' needs the class frequencies of the whole data, "
+                             "which partial_fit does not see; pass a dict of class weights")
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
@@ -597,7 +694,9 @@ DataFrame, or :class:`fastlogreg.Chunks`
         if first:
             self.classes_ = classes
         target = _encode_labels(np.asarray(y), self.classes_)
-        sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
+        sw, _ = check_sample_weight(sample_weight, X.shape[0])
+        sw = self._sample_weight(target, sw if sw.shape[0] else None)
+        sw, weight_sum = check_sample_weight(sw, X.shape[0])
         problem = self._problem(X, target, sw if sw.shape[0] else None)
         obj = solvers.Objective(problem, self._l2(weight_sum), self.fit_intercept, self.backend)
         if first or not hasattr(self, "_sgd_state"):

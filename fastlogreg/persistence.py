@@ -65,6 +65,9 @@ def save(model, path):
         params["random_state"] = None  # a Generator is not data
     C = params["C"]
     params["C"] = "inf" if np.isinf(C) else float(C)
+    if isinstance(params.get("class_weight"), dict):  # JSON keys are strings: pairs keep the labels
+        params["class_weight"] = [[k.item() if isinstance(k, np.generic) else k, float(v)]
+                                  for k, v in params["class_weight"].items()]
     metadata = {
         "format": FORMAT,
         "version": VERSION,
@@ -96,7 +99,7 @@ def save(model, path):
 #: The default bound on the bytes a model file may declare (all its arrays, uncompressed).
 MAX_BYTES = 1 << 30
 _MAX_METADATA_BYTES = 1 << 20
-_SOLVERS = ("lbfgs", "newton", "sgd")
+_SOLVERS = ("lbfgs", "newton", "sgd", "prox-newton")
 
 
 class _Invalid(ValueError):
@@ -256,6 +259,8 @@ def load(path, *, max_bytes=MAX_BYTES):
         params = dict(metadata["params"])
         if params.get("C") == "inf":
             params["C"] = np.inf
+        if isinstance(params.get("class_weight"), list):
+            params["class_weight"] = {k: v for k, v in params["class_weight"]}
         model = LogisticRegression(**params)
         model._check_params()
     except (TypeError, ValueError) as exc:
