@@ -190,3 +190,15 @@ def test_stream_misuse_is_refused():
         flr.LogisticRegression().partial_fit(flr.Chunks(pieces), None, classes=[0, 1])
     with pytest.raises(TypeError, match=r"chunk 0: expected a tuple \(X, y\)"):
         flr.LogisticRegression().fit(flr.Chunks([X]))
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"penalty": "l1"}, r"penalty='l1' \(with an L1 part\) needs the data in memory"),
+    ({"penalty": "elasticnet", "l1_ratio": 0.5}, "needs the data in memory"),
+    ({"class_weight": "balanced"}, "class_weight needs the data in memory"),
+    ({"class_weight": {0: 2.0, 1: 1.0}}, "multiply the class weights into the chunks' sample_weight"),
+])
+def test_chunked_data_refuses_what_needs_the_rows_in_memory(params, message):
+    X, y, _ = _data(2, n=400)
+    with pytest.raises(ValueError, match=message):
+        flr.LogisticRegression(**params).fit(flr.Chunks(_pieces(X, y, None, [200, 200])))
