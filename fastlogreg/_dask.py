@@ -39,6 +39,9 @@ from ._sources import _Source
 
 #: The thread count this module set on a worker process (None: not set by a fit).
 _auto_threads = None
+# Calls of DaskSource.map before a lost connection is reported (workers that keep dying
+# are the scheduler's to handle: it gives up on a task after its own retries).
+_ATTEMPTS = 3
 
 
 def is_dask_collection(obj):
@@ -161,10 +164,21 @@ class DaskSource(_Source):
 
     def map(self, fn, *args):
         """``fn(chunk, *args)`` on every chunk's worker; the arguments travel once per
-        worker (scattered with ``broadcast=True``), the results come back in chunk order."""
-        shared = self.client.scatter([args], broadcast=True, hash=False)[0] if args else ()
-        results = self.client.map(_apply, self.futures, fn=fn, args=shared, pure=False)
-        return self.client.gather(results)
+        worker (scattered with ``broadcast=True``), the results come back in chunk order.
+
+        A worker that dies during the call closes its connections: the scatter to it (or
+        a transfer from it) then raises an ``OSError`` (``CommClosedError``). The call is
+        made again, up to ``_ATTEMPTS`` times, on the workers left, where the scheduler
+        recomputes the lost chunks; the result is the same, since every chunk's partial
+        sums are a function of the chunk and the arguments only."""
+        for attempt in range(_ATTEMPTS):
+            try:
+                shared = self.client.scatter([args], broadcast=True, hash=False)[0] if args else ()
+                results = self.client.map(_apply, self.futures, fn=fn, args=shared, pure=False)
+                return self.client.gather(results)
+            except OSError:
+                if attempt == _ATTEMPTS - 1:
+                    raise
 
     def sample(self, stride):
         """Each chunk's rows with a global index that is a multiple of ``stride``, kept as

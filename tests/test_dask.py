@@ -121,6 +121,28 @@ def test_bad_chunks_are_reported_on_the_client(client, kind, message):
         flr.LogisticRegression().fit(Xd, yd)
 
 
+def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch):
+    """A worker dying while the parameters are scattered to it closes the connection
+    (CommClosedError, an OSError): the evaluation is made again and the fit is unchanged."""
+    from distributed.comm.core import CommClosedError
+
+    X, y, sw = _data(2)
+    expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
+    failures = []
+    original = type(client).scatter
+
+    def scatter_failing_once(self, *args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(client), "scatter", scatter_failing_once)
+    got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
+    assert failures == [1]
+    _assert_same_model(got, expected)
+
+
 def test_a_worker_killed_during_the_fit_is_survived(client, monkeypatch):
     """The second evaluation of the objective kills the worker holding chunk 0; its chunks
     are recomputed on the workers left (the nanny restarts the killed one) and the fit
