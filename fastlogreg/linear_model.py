@@ -393,13 +393,57 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             class_weight = np.bincount(target, minlength=len(self.classes_)).astype(np.float64)
         else:
             class_weight = np.bincount(target, weights=sample_weight, minlength=len(self.classes_))
+        self._check_positive_classes(class_weight)
+        return class_weight
+
+    def _check_classes(self):
+        """``classes_`` can be fitted: at least two, and two for the probit link."""
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "this solver needs samples of at least 2 classes in the data, but the data "
+                f"contain only one class: {self.classes_[0]!r}"
+            )
+        if self.link == "probit" and len(self.classes_) > 2:
+            raise ValueError("Only binary classification is supported. link='probit' is for "
+                             f"two classes; y has {len(self.classes_)} classes")
+
+    def _check_positive_classes(self, class_weight):
+        """At least two classes of ``classes_`` have a positive total weight (n_classes,)."""
         present = class_weight > 0
         if np.count_nonzero(present) < 2:
             raise ValueError(
                 "this solver needs samples of at least 2 classes with positive weight in the data, "
                 f"but the data contain only one class: {self.classes_[np.argmax(present)]!r}"
             )
-        return class_weight
+
+    def _solver_for(self, obj, l1):
+        """The solver to run on the objective ``obj`` with L1 strength ``l1``: ``solver``, or
+        what "auto" picks for them."""
+        if self.solver != "auto":
+            return self.solver
+        if l1 > 0.0:
+            return "prox-newton"
+        if self.link == "probit":
+            return "lbfgs"
+        n_classes = obj.n_classes if obj.multinomial else 2
+        return solvers.choose_solver(obj.n_samples, obj.n_features, n_classes, float(self.tol))
+
+    def _solve(self, obj, theta0, solver, l1, start):
+        """Run ``solver`` on ``obj`` from ``theta0`` and store the model; ``start`` is the
+        ``time.perf_counter()`` that ``fit_time_`` counts from."""
+        if solver == "prox-newton":
+            result = _proximal.minimize(obj, theta0, l1=l1, tol=float(self.tol),
+                                        max_iter=int(self.max_iter), verbose=self.verbose)
+        else:
+            result = solvers.minimize(
+                obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
+                verbose=self.verbose, random_state=self.random_state,
+            )
+        self._store(obj, result, solver, l1=l1)
+        self.fit_time_ = time.perf_counter() - start
+        for attr in ("_sgd_state", "_rng"):
+            self.__dict__.pop(attr, None)
+        return self
 
     def _initial_theta(self, obj, class_weight=None):
         if (self.warm_start and hasattr(self, "coef_")
@@ -515,14 +559,7 @@ DataFrame, or :class:`fastlogreg.Chunks`
         X, y = self._validate_X_y(X, y)
         sw, weight_sum = check_sample_weight(sample_weight, X.shape[0])
         self.classes_ = _unique_labels(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "this solver needs samples of at least 2 classes in the data, but the data "
-                f"contain only one class: {self.classes_[0]!r}"
-            )
-        if self.link == "probit" and len(self.classes_) > 2:
-            raise ValueError("Only binary classification is supported. link='probit' is for "
-                             f"two classes; y has {len(self.classes_)} classes")
+        self._check_classes()
         target = _encode_labels(y, self.classes_)
         sw = self._sample_weight(target, sw if sw.shape[0] else None)
         sw, weight_sum = check_sample_weight(sw, X.shape[0])
@@ -530,13 +567,7 @@ DataFrame, or :class:`fastlogreg.Chunks`
         problem = self._problem(X, target, sw if sw.shape[0] else None)
         l1, l2 = self._strengths(weight_sum)
         obj = solvers.Objective(problem, l2, self.fit_intercept, self.backend)
-        solver = self.solver
-        if solver == "auto":
-            solver = solvers.choose_solver(X.shape[0], X.shape[1], len(self.classes_), float(self.tol))
-            if self.link == "probit":
-                solver = "lbfgs"
-            if l1 > 0.0:
-                solver = "prox-newton"
+        solver = self._solver_for(obj, l1)
         start = time.perf_counter()
         theta0 = self._initial_theta(obj, class_weight)
         if np.any(theta0[: obj.n_coef]):  # warm start: scan X for NaN/inf up front
@@ -554,19 +585,7 @@ DataFrame, or :class:`fastlogreg.Chunks`
                     "features."
                 )
             obj.prime(theta0, loss0, grad0)
-        if solver == "prox-newton":
-            result = _proximal.minimize(obj, theta0, l1=l1, tol=float(self.tol),
-                                        max_iter=int(self.max_iter), verbose=self.verbose)
-        else:
-            result = solvers.minimize(
-                obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
-                verbose=self.verbose, random_state=self.random_state,
-            )
-        self._store(obj, result, solver, l1=l1)
-        self.fit_time_ = time.perf_counter() - start
-        for attr in ("_sgd_state", "_rng"):
-            self.__dict__.pop(attr, None)
-        return self
+        return self._solve(obj, theta0, solver, l1, start)
 
     def _fit_chunked(self, X, y, sample_weight):
         """:meth:`fit` on chunked data (:class:`fastlogreg.Chunks` or Dask collections): a
@@ -586,45 +605,21 @@ DataFrame, or :class:`fastlogreg.Chunks`
             source, info = _sources.open_chunks(X, self.link)
         else:
             source, info, columns = _dask.open_dask(X, y, sample_weight, self.link)
-        classes, class_weight, weight_sum = info["classes"], info["class_weight"], info["weight_sum"]
-        if len(classes) < 2:
-            raise ValueError(
-                "this solver needs samples of at least 2 classes in the data, but the data "
-                f"contain only one class: {classes[0]!r}"
-            )
-        if self.link == "probit" and len(classes) > 2:
-            raise ValueError("Only binary classification is supported. link='probit' is for "
-                             f"two classes; y has {len(classes)} classes")
+        class_weight, weight_sum = info["class_weight"], info["weight_sum"]
+        self.classes_ = info["classes"]
+        self._check_classes()
         if not (0 < weight_sum < np.inf):
             raise ValueError(f"sample_weight sums to {weight_sum}; the sum must be positive and finite")
-        if np.count_nonzero(class_weight > 0) < 2:
-            raise ValueError(
-                "this solver needs samples of at least 2 classes with positive weight in the data, "
-                f"but the data contain only one class: {classes[np.argmax(class_weight > 0)]!r}"
-            )
-        self.classes_ = classes
+        self._check_positive_classes(class_weight)
         self.n_features_in_ = info["n_features"]
         if columns is not None and all(isinstance(c, str) for c in columns):
             self.feature_names_in_ = np.asarray(columns, dtype=object)
         else:
             self.__dict__.pop("feature_names_in_", None)
         obj = solvers.Objective(source, self._l2(weight_sum), self.fit_intercept, self.backend)
-        solver = self.solver
-        if solver == "auto":
-            solver = solvers.choose_solver(obj.n_samples, obj.n_features, len(classes), float(self.tol))
-            if self.link == "probit":
-                solver = "lbfgs"
+        solver = self._solver_for(obj, 0.0)
         start = time.perf_counter()
-        theta0 = self._initial_theta(obj, class_weight)
-        result = solvers.minimize(
-            obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
-            verbose=self.verbose, random_state=self.random_state,
-        )
-        self._store(obj, result, solver)
-        self.fit_time_ = time.perf_counter() - start
-        for attr in ("_sgd_state", "_rng"):
-            self.__dict__.pop(attr, None)
-        return self
+        return self._solve(obj, self._initial_theta(obj, class_weight), solver, 0.0, start)
 
     def _smooth_streamable(self):
         """partial_fit exists for the smooth penalties and without "balanced" class weights."""
@@ -671,12 +666,6 @@ DataFrame, or :class:`fastlogreg.Chunks`
             raise TypeError("partial_fit takes one in-memory batch: call it on each chunk of the "
                             "stream (one SVRG epoch per call), or fit the whole Chunks / Dask "
                             "collection with fit")
-        if self._l1_fraction() > 0.0:
-            raise ValueError(f"partial_fit runs SGD, for the smooth penalties only ('l2' or None); "
-                             f"got penalty={self.penalty!r}")
-        if isinstance(self.class_weight, str):
-            raise ValueError("class_weight='balanced' needs the class frequencies of the whole data, "
-                             "which partial_fit does not see; pass a dict of class weights")
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")

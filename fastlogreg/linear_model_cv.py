@@ -300,17 +300,6 @@ class LogisticRegressionCV(LogisticRegression):
                       f"{time.perf_counter() - start:.3f} s", file=sys.stdout, flush=True)
         return coefs, scores, n_iter
 
-    def _solver_for(self, obj, l1):
-        if l1 > 0.0 or self.solver == "prox-newton":
-            return "prox-newton"
-        if self.solver != "auto":
-            return self.solver
-        if self.link == "probit":
-            return "lbfgs"
-        p = obj.problem
-        return solvers.choose_solver(p.n_samples, p.n_features, obj.n_classes if obj.multinomial else 2,
-                                     float(self.tol))
-
     @_all_or_nothing
     def fit(self, X, y, sample_weight=None):
         """Fit every path, choose ``C`` (and ``l1_ratio``), refit.
