@@ -107,6 +107,28 @@ def restore_backend_state():
     _backend._default, _backend._num_threads = saved_default, saved_threads
 
 
+def planted_classes(n_classes=2, n=3000, d=6, dtype=np.float64, weighted=True):
+    """``(X, y, sample_weight or None)``: standard normal X (n, d) of ``dtype``, labels the
+    argmax of X times random coefficients plus Gumbel noise (a planted softmax model, so
+    every class occurs), weights uniform in [0.2, 2]."""
+    rng = np.random.default_rng(SEED)
+    X = rng.standard_normal((n, d)).astype(dtype)
+    scores = X.astype(np.float64) @ rng.standard_normal((d, n_classes))
+    y = np.argmax(scores + rng.gumbel(size=(n, n_classes)), axis=1)
+    sw = rng.uniform(0.2, 2.0, n) if weighted else None
+    return X, y, sw
+
+
+def assert_same_model(got, expected, rtol=1e-6):
+    """Two fitted estimators hold the same model: classes and dtype exactly, ``coef_`` and
+    ``intercept_`` to ``rtol`` relative (absolute ``rtol`` times the largest |coef|)."""
+    np.testing.assert_array_equal(got.classes_, expected.classes_)
+    assert got.coef_.dtype == expected.coef_.dtype
+    scale = np.max(np.abs(expected.coef_))
+    np.testing.assert_allclose(got.coef_, expected.coef_, rtol=rtol, atol=rtol * scale)
+    np.testing.assert_allclose(got.intercept_, expected.intercept_, rtol=rtol, atol=rtol * scale)
+
+
 # ----------------------------------------------------------------------------- shared checks
 EPS64 = np.finfo(np.float64).eps
 

@@ -15,19 +15,9 @@ from fastlogreg import solvers
 from fastlogreg._chunks import build_chunk
 from fastlogreg._sources import ListSource
 
-from conftest import SEED
+from conftest import SEED, assert_same_model, planted_classes
 
-RTOL = 1e-6
 TOL = 1e-10
-
-
-def _data(n_classes=2, n=3000, d=6, dtype=np.float64, weighted=True):
-    rng = np.random.default_rng(SEED)
-    X = rng.standard_normal((n, d)).astype(dtype)
-    scores = X.astype(np.float64) @ rng.standard_normal((d, n_classes))
-    y = np.argmax(scores + rng.gumbel(size=(n, n_classes)), axis=1)
-    sw = rng.uniform(0.2, 2.0, n) if weighted else None
-    return X, y, sw
 
 
 def _pieces(X, y, sw, sizes):
@@ -41,30 +31,22 @@ def _reader(pieces):
     return read
 
 
-def _assert_same_model(got, expected):
-    np.testing.assert_array_equal(got.classes_, expected.classes_)
-    assert got.coef_.dtype == expected.coef_.dtype
-    scale = np.max(np.abs(expected.coef_))
-    np.testing.assert_allclose(got.coef_, expected.coef_, rtol=RTOL, atol=RTOL * scale)
-    np.testing.assert_allclose(got.intercept_, expected.intercept_, rtol=RTOL, atol=RTOL * scale)
-
-
 @pytest.mark.parametrize("n_classes", [2, 4])
 @pytest.mark.parametrize("solver", ["lbfgs", "newton"])
 def test_stream_fit_equals_in_memory_fit(n_classes, solver):
-    X, y, sw = _data(n_classes)
+    X, y, sw = planted_classes(n_classes)
     expected = flr.LogisticRegression(solver=solver, tol=TOL).fit(X, y, sample_weight=sw)
     pieces = _pieces(X, y, sw, [700, 1, 999, 1300])  # uneven, one single-row chunk
     got = flr.LogisticRegression(solver=solver, tol=TOL).fit(flr.Chunks(_reader(pieces)))
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
     assert got.n_features_in_ == X.shape[1]
     got_list = flr.LogisticRegression(solver=solver, tol=TOL).fit(flr.Chunks(pieces))
-    _assert_same_model(got_list, expected)
+    assert_same_model(got_list, expected)
 
 
 @pytest.mark.parametrize("case", ["float32", "probit", "no_intercept", "string_labels"])
 def test_stream_fit_variants(case):
-    X, y, sw = _data(2, dtype=np.float32 if case == "float32" else np.float64)
+    X, y, sw = planted_classes(2, dtype=np.float32 if case == "float32" else np.float64)
     params = {"link": "probit"} if case == "probit" else {}
     if case == "no_intercept":
         params["fit_intercept"] = False
@@ -72,7 +54,7 @@ def test_stream_fit_variants(case):
         y = np.array(["no", "yes"])[y]
     expected = flr.LogisticRegression(tol=TOL, **params).fit(X, y, sample_weight=sw)
     got = flr.LogisticRegression(tol=TOL, **params).fit(flr.Chunks(_reader(_pieces(X, y, sw, [1000] * 3))))
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
     assert got.coef_.dtype == X.dtype
 
 
@@ -84,14 +66,14 @@ def test_sparse_chunks_equal_in_memory_fit(n_classes):
     expected = flr.LogisticRegression(tol=TOL, solver="lbfgs").fit(X, y)
     pieces = [(X[a:a + 500], y[a:a + 500]) for a in range(0, 2000, 500)]
     got = flr.LogisticRegression(tol=TOL, solver="lbfgs").fit(flr.Chunks(_reader(pieces)))
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
 
 
 def test_objective_over_chunks_is_the_weighted_mean_loss_plus_penalty():
     """Loss, gradient and Hessian-vector product of a 3-chunk objective against the
     formulas written out with SciPy (the oracle): mean weighted softplus(z) - y z plus
     l2/2 ||w||^2."""
-    X, y, sw = _data(2, n=600)
+    X, y, sw = planted_classes(2, n=600)
     classes = np.array([0, 1])
     problems = [build_chunk(*piece, classes, "logit", k)
                 for k, piece in enumerate(_pieces(X, y, sw, [100, 250, 250]))]
@@ -114,17 +96,17 @@ def test_objective_over_chunks_is_the_weighted_mean_loss_plus_penalty():
 
 
 def test_npy_files_read_in_chunks_and_memory_map(tmp_path):
-    X, y, sw = _data(3, dtype=np.float32)
+    X, y, sw = planted_classes(3, dtype=np.float32)
     np.save(tmp_path / "X.npy", X)
     np.save(tmp_path / "y.npy", y)
     np.save(tmp_path / "sw.npy", sw)
     expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
     chunks = flr.Chunks.from_npy(tmp_path / "X.npy", tmp_path / "y.npy", rows_per_chunk=1000,
                                  sample_weight_path=tmp_path / "sw.npy")
-    _assert_same_model(flr.LogisticRegression(tol=TOL).fit(chunks), expected)
+    assert_same_model(flr.LogisticRegression(tol=TOL).fit(chunks), expected)
     X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
     y_map = np.load(tmp_path / "y.npy", mmap_mode="r")
-    _assert_same_model(flr.LogisticRegression(tol=TOL).fit(X_map, y_map, sample_weight=sw), expected)
+    assert_same_model(flr.LogisticRegression(tol=TOL).fit(X_map, y_map, sample_weight=sw), expected)
 
 
 def test_npy_reader_rejects_mismatched_files(tmp_path):
@@ -138,7 +120,7 @@ def test_npy_reader_rejects_mismatched_files(tmp_path):
 
 
 def _bad(kind):
-    X, y, _ = _data(2, n=400)
+    X, y, _ = planted_classes(2, n=400)
     pieces = _pieces(X, y, None, [100] * 4)
     if kind == "nan":
         Xb = pieces[2][0].copy()
@@ -165,7 +147,7 @@ def test_bad_chunks_are_named(kind, message):
 
 
 def test_a_label_unknown_to_the_first_pass_is_named():
-    X, y, _ = _data(2, n=400)
+    X, y, _ = planted_classes(2, n=400)
     passes = []
 
     def read():  # the second pass brings a label the first pass did not see
@@ -178,7 +160,7 @@ def test_a_label_unknown_to_the_first_pass_is_named():
 
 
 def test_stream_misuse_is_refused():
-    X, y, _ = _data(2, n=400)
+    X, y, _ = planted_classes(2, n=400)
     pieces = _pieces(X, y, None, [200, 200])
     with pytest.raises(TypeError, match="iterator or generator can be read once only"):
         flr.Chunks(iter(pieces))
@@ -199,6 +181,6 @@ def test_stream_misuse_is_refused():
     ({"class_weight": {0: 2.0, 1: 1.0}}, "multiply the class weights into the chunks' sample_weight"),
 ])
 def test_chunked_data_refuses_what_needs_the_rows_in_memory(params, message):
-    X, y, _ = _data(2, n=400)
+    X, y, _ = planted_classes(2, n=400)
     with pytest.raises(ValueError, match=message):
         flr.LogisticRegression(**params).fit(flr.Chunks(_pieces(X, y, None, [200, 200])))
