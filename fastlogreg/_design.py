@@ -1,4 +1,4 @@
-"""Design matrices: the one notion of X that problems, solvers and the estimator use.
+"""Design matrices: X as the problems, the solvers and the estimator see it.
 
 A design matrix knows its shape and dtype, runs a fused kernel of a backend on itself
 (:meth:`call`), and gives a sub-matrix of some of its rows (:meth:`take_rows`). The
