@@ -11,8 +11,8 @@ reduces over, on the current ``dask.distributed`` client:
    NaN/inf, label types, weights and the rows of X, y and the weights of each chunk;
 3. a map of :func:`fastlogreg._chunks.build_chunk` encodes the labels and keeps each
    chunk as a validated problem on its worker (a future per chunk);
-4. every evaluation of the objective sends the parameters once (``client.scatter(...,
-   broadcast=True)``: one copy per worker, whatever the number of chunks), runs the
+4. every evaluation of the objective sends the parameters once (one task returning
+   them, which each worker fetches once, whatever the number of chunks), runs the
    fused kernels on each chunk where it is (:func:`fastlogreg._chunks.loss_grad_partials`)
    and gathers only the partial sums, which the objective adds in chunk order.
 
@@ -106,6 +106,10 @@ def _build_raw(raw, index, classes, link):
     return _chunks.build_chunk(*raw, classes, link, index)
 
 
+def _identity(value):
+    return value
+
+
 def _apply(chunk, fn, args):
     return fn(chunk, *args)
 
@@ -163,20 +167,24 @@ class DaskSource(_Source):
         self._description = description
 
     def map(self, fn, *args):
-        """``fn(chunk, *args)`` on every chunk's worker; the arguments travel once per
-        worker (scattered with ``broadcast=True``), the results come back in chunk order.
+        """``fn(chunk, *args)`` on every chunk's worker, the results in chunk order.
 
-        A worker that dies during the call closes its connections: the scatter to it (or
-        a transfer from it) then raises an ``OSError`` (``CommClosedError``). The call is
+        The arguments go to the cluster once per call, as one task that returns them: each
+        worker fetches that result once for all its chunks, and, unlike scattered data, the
+        scheduler can run the task again if the worker holding it dies. A worker that dies
+        during the call can still close a connection under it (an ``OSError``,
+        ``CommClosedError``) or cancel a task (``FutureCancelledError``): the call is then
         made again, up to ``_ATTEMPTS`` times, on the workers left, where the scheduler
         recomputes the lost chunks; the result is the same, since every chunk's partial
         sums are a function of the chunk and the arguments only."""
+        from distributed.client import FutureCancelledError
+
         for attempt in range(_ATTEMPTS):
             try:
-                shared = self.client.scatter([args], broadcast=True, hash=False)[0] if args else ()
+                shared = self.client.submit(_identity, args, pure=False) if args else ()
                 results = self.client.map(_apply, self.futures, fn=fn, args=shared, pure=False)
                 return self.client.gather(results)
-            except OSError:
+            except (OSError, FutureCancelledError):
                 if attempt == _ATTEMPTS - 1:
                     raise
 

@@ -18,9 +18,8 @@ da = pytest.importorskip("dask.array")
 import fastlogreg as flr  # noqa: E402
 from fastlogreg import _dask  # noqa: E402
 
-from conftest import SEED  # noqa: E402
+from conftest import assert_same_model, planted_classes  # noqa: E402
 
-RTOL = 1e-6
 TOL = 1e-10
 N, D, CHUNK = 6000, 8, 1000
 
@@ -37,26 +36,13 @@ def client():
 
 
 def _data(n_classes=2, dtype=np.float64, weighted=True):
-    rng = np.random.default_rng(SEED)
-    X = rng.standard_normal((N, D)).astype(dtype)
-    scores = X.astype(np.float64) @ rng.standard_normal((D, n_classes))
-    y = np.argmax(scores + rng.gumbel(size=(N, n_classes)), axis=1)
-    sw = rng.uniform(0.2, 2.0, N) if weighted else None
-    return X, y, sw
+    return planted_classes(n_classes, N, D, dtype, weighted)
 
 
 def _collections(X, y, sw):
     Xd = da.from_array(X, chunks=(CHUNK, X.shape[1])).persist()
     yd = da.from_array(y, chunks=CHUNK)
     return Xd, yd, (None if sw is None else da.from_array(sw, chunks=CHUNK))
-
-
-def _assert_same_model(got, expected):
-    np.testing.assert_array_equal(got.classes_, expected.classes_)
-    assert got.coef_.dtype == expected.coef_.dtype
-    scale = np.max(np.abs(expected.coef_))
-    np.testing.assert_allclose(got.coef_, expected.coef_, rtol=RTOL, atol=RTOL * scale)
-    np.testing.assert_allclose(got.intercept_, expected.intercept_, rtol=RTOL, atol=RTOL * scale)
 
 
 @pytest.mark.parametrize("case", ["binary", "multinomial", "float32", "probit", "newton"])
@@ -67,7 +53,7 @@ def test_dask_fit_equals_in_memory_fit(client, case):
         params["solver"] = "newton"
     expected = flr.LogisticRegression(**params).fit(X, y, sample_weight=sw)
     got = flr.LogisticRegression(**params).fit(*_collections(X, y, sw))
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
     assert got.n_features_in_ == D
 
 
@@ -80,7 +66,7 @@ def test_dask_dataframe_fit_keeps_column_names(client):
     Xd = dd.from_pandas(frame, npartitions=4)
     yd = dd.from_pandas(pd.Series(y), npartitions=4)
     got = flr.LogisticRegression(tol=TOL).fit(Xd, yd)
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
     np.testing.assert_array_equal(got.feature_names_in_, frame.columns)
 
 
@@ -122,25 +108,25 @@ def test_bad_chunks_are_reported_on_the_client(client, kind, message):
 
 
 def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch):
-    """A worker dying while the parameters are scattered to it closes the connection
-    (CommClosedError, an OSError): the evaluation is made again and the fit is unchanged."""
+    """A worker dying while the parameters are sent closes the connection (CommClosedError,
+    an OSError): the evaluation is made again and the fit is unchanged."""
     from distributed.comm.core import CommClosedError
 
     X, y, sw = _data(2)
     expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
     failures = []
-    original = type(client).scatter
+    original = type(client).submit
 
-    def scatter_failing_once(self, *args, **kwargs):
+    def submit_failing_once(self, *args, **kwargs):
         if not failures:
             failures.append(1)
-            raise CommClosedError("in <TCP (closed) ConnectionPool.scatter>: Stream is closed")
+            raise CommClosedError("in <TCP (closed) ConnectionPool.update_graph>: Stream is closed")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(client), "scatter", scatter_failing_once)
+    monkeypatch.setattr(type(client), "submit", submit_failing_once)
     got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
     assert failures == [1]
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
 
 
 def test_a_worker_killed_during_the_fit_is_survived(client, monkeypatch):
@@ -166,4 +152,4 @@ def test_a_worker_killed_during_the_fit_is_survived(client, monkeypatch):
     got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
     assert killed, "no worker was killed"
     assert len(calls) > 2  # the fit went on after the kill
-    _assert_same_model(got, expected)
+    assert_same_model(got, expected)
