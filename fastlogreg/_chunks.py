@@ -108,16 +108,29 @@ def scan_chunk(X, y, sample_weight, index):
         if np.any(sw < 0):
             raise _chunk_error(index, f"sample_weight has {int(np.count_nonzero(sw < 0))} negative "
                                       "value(s); weights must be >= 0")
-    labels, inverse = np.unique(y, return_inverse=True)
-    if sw is None:
-        label_weights = np.bincount(inverse.ravel(), minlength=labels.shape[0]).astype(np.float64)
-        weight_sum = float(n_rows)
-    else:
-        label_weights = np.bincount(inverse.ravel(), weights=sw, minlength=labels.shape[0])
-        weight_sum = float(np.sum(sw))
+    labels, label_weights = _label_weights(y, sw)
+    weight_sum = float(n_rows) if sw is None else float(np.sum(sw))
     return {"n_rows": n_rows, "n_features": design.shape[1], "dtype": design.dtype,
             "sparse": design.is_sparse, "labels": labels, "label_weights": label_weights,
             "weight_sum": weight_sum}
+
+
+def _label_weights(y, sw):
+    """``(labels, weights)``: the sorted distinct labels of ``y`` (m,) and the weight of
+    each, float64 (m,) (its count for ``sw=None``). Integer and bool labels spanning a
+    small range are counted by ``np.bincount`` (a linear pass) instead of sorted."""
+    if y.dtype.kind in "biu" and y.shape[0]:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo < max(y.shape[0], 1 << 16) and -(1 << 62) < lo and hi < (1 << 62):
+            shifted = y.astype(np.int64) - lo
+            counts = np.bincount(shifted, minlength=hi - lo + 1)
+            present = counts > 0
+            labels = (np.flatnonzero(present) + lo).astype(y.dtype)
+            weights = counts if sw is None else np.bincount(shifted, weights=sw, minlength=hi - lo + 1)
+            return labels, weights[present].astype(np.float64)
+    labels, inverse = np.unique(y, return_inverse=True)
+    weights = np.bincount(inverse.ravel(), weights=sw, minlength=labels.shape[0])
+    return labels, weights.astype(np.float64)
 
 
 def merge_scans(scans):

@@ -11,10 +11,11 @@ reduces over, on the current ``dask.distributed`` client:
    NaN/inf, label types, weights and the rows of X, y and the weights of each chunk;
 3. a map of :func:`fastlogreg._chunks.build_chunk` encodes the labels and keeps each
    chunk as a validated problem on its worker (a future per chunk);
-4. every evaluation of the objective sends the parameters once (one task returning
-   them, which each worker fetches once, whatever the number of chunks), runs the
-   fused kernels on each chunk where it is (:func:`fastlogreg._chunks.loss_grad_partials`)
-   and gathers only the partial sums, which the objective adds in chunk order.
+4. every evaluation of the objective is one task per worker, which carries the
+   parameters (so they travel once to each worker, whatever its number of chunks),
+   runs the fused kernels on each of that worker's chunks
+   (:func:`fastlogreg._chunks.loss_grad_partials`) and returns only their partial sums,
+   which the objective adds in chunk order.
 
 The driver runs the same solvers as for an in-memory array. A worker lost during a fit
 loses its chunks; the scheduler recomputes them from their graph (the blocks of X and y)
@@ -106,12 +107,8 @@ def _build_raw(raw, index, classes, link):
     return _chunks.build_chunk(*raw, classes, link, index)
 
 
-def _identity(value):
-    return value
-
-
-def _apply(chunk, fn, args):
-    return fn(chunk, *args)
+def _apply_each(fn, args, *chunks):
+    return [fn(chunk, *args) for chunk in chunks]
 
 
 def _usable_cores():
@@ -163,30 +160,52 @@ class DaskSource(_Source):
     def __init__(self, client, futures, offsets, **description):
         self.client, self.futures, self.offsets = client, list(futures), np.asarray(offsets)
         self.n_chunks = len(self.futures)
+        self._groups = None  # the chunks by worker, looked up by the first map
         self._describe(**description)
         self._description = description
 
     def map(self, fn, *args):
         """``fn(chunk, *args)`` on every chunk's worker, the results in chunk order.
 
-        The arguments go to the cluster once per call, as one task that returns them: each
-        worker fetches that result once for all its chunks, and, unlike scattered data, the
-        scheduler can run the task again if the worker holding it dies. A worker that dies
-        during the call can still close a connection under it (an ``OSError``,
-        ``CommClosedError``) or cancel a task (``FutureCancelledError``): the call is then
-        made again, up to ``_ATTEMPTS`` times, on the workers left, where the scheduler
-        recomputes the lost chunks; the result is the same, since every chunk's partial
+        One task per worker holding chunks runs ``fn`` on all of them: the arguments
+        travel inside that task, once per worker, and a call costs one scheduler round
+        trip however many chunks there are. The tasks are placed where the chunks are but
+        may run elsewhere, so a chunk that moved or was recomputed on another worker is
+        fetched rather than waited for. A worker that dies during the call can close a
+        connection under it (an ``OSError``, ``CommClosedError``) or cancel a task
+        (``FutureCancelledError``): the call is then made again, up to ``_ATTEMPTS``
+        times, with the chunks looked up anew on the workers left, where the scheduler
+        recomputes the lost ones; the result is the same, since every chunk's partial
         sums are a function of the chunk and the arguments only."""
         from distributed.client import FutureCancelledError
 
         for attempt in range(_ATTEMPTS):
             try:
-                shared = self.client.submit(_identity, args, pure=False) if args else ()
-                results = self.client.map(_apply, self.futures, fn=fn, args=shared, pure=False)
-                return self.client.gather(results)
+                if self._groups is None:
+                    self._groups = self._chunks_by_worker()
+                tasks = [self.client.submit(_apply_each, fn, args, *[self.futures[k] for k in chunks],
+                                            workers=None if worker is None else [worker],
+                                            allow_other_workers=True, pure=False)
+                         for worker, chunks in self._groups]
+                results = [None] * self.n_chunks
+                for (_, chunks), values in zip(self._groups, self.client.gather(tasks)):
+                    for k, value in zip(chunks, values):
+                        results[k] = value
+                return results
             except (OSError, FutureCancelledError):
+                self._groups = None
                 if attempt == _ATTEMPTS - 1:
                     raise
+
+    def _chunks_by_worker(self):
+        """``[(worker address or None, [chunk indices])]``: the chunks grouped by a worker
+        that holds them (None for chunks not held anywhere yet)."""
+        holders = self.client.who_has(self.futures)
+        groups = {}
+        for k, future in enumerate(self.futures):
+            workers = sorted(holders.get(future.key, ()))
+            groups.setdefault(workers[0] if workers else None, []).append(k)
+        return list(groups.items())
 
     def sample(self, stride):
         """Each chunk's rows with a global index that is a multiple of ``stride``, kept as
