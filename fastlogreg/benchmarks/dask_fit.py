@@ -82,11 +82,11 @@ def persist(X, y, chunks):
     return Xd, yd
 
 
-def fastlogreg_fit(X, y, C, tol, max_iter=10_000, backend=None):
+def fastlogreg_fit(X, y, C, tol, max_iter=10_000, backend=None, solver="auto"):
     """``fastlogreg.LogisticRegression(fit_intercept=False).fit(X, y)`` (NumPy or Dask X)."""
     from ..linear_model import LogisticRegression
 
-    return LogisticRegression(C=C, fit_intercept=False, tol=tol, max_iter=max_iter,
+    return LogisticRegression(C=C, fit_intercept=False, solver=solver, tol=tol, max_iter=max_iter,
                               backend=backend).fit(X, y)
 
 
