@@ -93,23 +93,25 @@ def _fmt_objective(row):
     return f"{row['objective_rel_excess']:+.1e}"
 
 
-def _fmt_spread(row, repeat):
-    """``"1.2 s +- 3%"``; with fewer repetitions than the run's, their count; one: no spread."""
+def _fmt_spread(row):
+    """``"1.2 s +- 3%"``; with fewer repetitions than the run asked for (the long cases),
+    their count, and for one repetition no spread: ``"12 s (1 run)"``."""
     med = row.get("median")
     if not med:
         return "not timed"
-    n = row.get("n", repeat)
-    if n == 1:
+    n, asked = row.get("n"), row.get("repeat")
+    fewer = n is not None and asked is not None and n < asked
+    if fewer and n == 1:
         return f"{_fmt_time(med)} (1 run)"
     text = f"{_fmt_time(med)} +- {100 * row['spread'] / med:.0f}%"
-    return text + (f" ({n} runs)" if repeat is not None and n < repeat else "")
+    return text + (f" ({n} runs)" if fewer else "")
 
 
 def table_rows(results):
     out = []
     for row in results["rows"]:
         med = row.get("median")
-        spread = _fmt_spread(row, results.get("repeat"))
+        spread = _fmt_spread(row)
         diff = row["max_rel_diff"]
         out.append((
             row["kernel"],

@@ -172,6 +172,7 @@ def _check_and_time(case, prep, n_threads, repeat, on_data, peak_flops):
             "kind": kind,
             "reference": ref,
             "n_threads": n_threads,
+            "repeat": repeat,  # asked for; "n" (timed) may be fewer in a long case
             "tolerance": case.tolerance,
             "max_rel_diff": diffs.get(label),
         }
