@@ -2,10 +2,8 @@
 
 Examples
 --------
-``fastlogreg bench``                    the headline kernels, both dtypes, and the fit on a
-                                        Dask array when distributed imports
-``fastlogreg bench --full``             every kernel, shape, class count and backend, and
-                                        the regularization paths (the longest cases)
+``fastlogreg bench``                    the headline kernels; the Dask fit when distributed imports
+``fastlogreg bench --full``             every kernel, shape, class count, backend; the paths
 ``fastlogreg bench --json r.json --plot r.png --threads 2``
 ``fastlogreg bench --full --kernel logistic_loss_grad_csr``   the CSR binary kernel cases only
 ``fastlogreg bench --kernel LogisticRegression.fit[dask]``    the fit on a Dask LocalCluster only
