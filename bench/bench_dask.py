@@ -17,46 +17,28 @@ intercept inside ``beta`` (penalised), fastlogreg ``mean_i l_i + ||w||^2 / (2 C 
 with an unpenalised intercept. Without intercepts the two are the same function up to
 the factor n, so every fit here has ``fit_intercept=False`` and C=1, and dask-ml's
 ``tol`` (L-BFGS-B's ``pgtol`` on its sum) is fastlogreg's times n. Each objective is
-reported as ``mean_i l_i + ||w||^2 / (2 C n)`` computed by one NumPy formula here (not
-by either library). Times: median and min-max over the repetitions.
+reported as ``mean_i l_i + ||w||^2 / (2 C n)`` computed by one NumPy formula (not by
+either library). Times: median and min-max over the repetitions.
+
+The data, the cluster and the three fits are those of :mod:`fastlogreg.benchmarks.dask_fit`,
+which ``fastlogreg bench`` runs too (``--kernel "LogisticRegression.fit[dask]"``, at its
+fits' ``tol=1e-8``); this script keeps the documented run (``tol=1e-6``, ``max_iter=100``).
 """
 
 import argparse
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from fastlogreg.benchmarks import dask_fit  # noqa: E402
+
 C = 1.0
 TOL = 1e-6
-
-
-def make_data(n, d, seed=0):
-    rng = np.random.default_rng(seed)
-    w = rng.standard_normal(d) / np.sqrt(d) * 2.0
-    X = np.empty((n, d))
-    y = np.empty(n, dtype=np.int64)
-    step = 1 << 16
-    for start in range(0, n, step):
-        block = rng.standard_normal((min(step, n - start), d))
-        X[start:start + step] = block
-        y[start:start + step] = rng.random(block.shape[0]) < 1.0 / (1.0 + np.exp(-(block @ w)))
-    return X, y
-
-
-def objective(X, y, w):
-    """mean softplus(z) - y z + ||w||^2 / (2 C n), z = X w, in row blocks."""
-    n = X.shape[0]
-    total = 0.0
-    for start in range(0, n, 1 << 18):
-        z = X[start:start + (1 << 18)] @ w
-        total += float(np.sum(np.logaddexp(0.0, z) - y[start:start + (1 << 18)] * z))
-    return total / n + float(w @ w) / (2 * C * n)
 
 
 def main():
@@ -65,39 +47,27 @@ def main():
     parser.add_argument("--d", type=int, default=50)
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--tol", type=float, default=TOL, help="fastlogreg's tol (dask-ml's: times n)")
     args = parser.parse_args()
-
-    import dask.array as da
-    from dask_ml.linear_model import LogisticRegression as DaskMLLogisticRegression
-    from distributed import Client, LocalCluster
 
     import fastlogreg as flr
 
-    root = str(Path(__file__).resolve().parents[1])
-    X, y = make_data(args.n, args.d)
-    rows = -(-args.n // args.chunks)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      env={"PYTHONPATH": root}) as cluster, Client(cluster):
-        Xd = da.from_array(X, chunks=(rows, args.d)).persist()
-        yd = da.from_array(y, chunks=rows).persist()
-        print(f"binary {args.n:,} x {args.d} float64, {args.chunks} chunks; LocalCluster 2 workers x 1 "
-              f"thread; in-memory fit on {flr.get_num_threads()} threads", flush=True)
+    X, y = dask_fit.make_data(args.n, args.d)
+    with dask_fit.local_cluster():
+        Xd, yd = dask_fit.persist(X, y, args.chunks)
+        print(f"binary {args.n:,} x {args.d} float64, {args.chunks} chunks; LocalCluster "
+              f"{dask_fit.N_WORKERS} workers x {dask_fit.THREADS_PER_WORKER} thread; in-memory fit on "
+              f"{flr.get_num_threads()} threads", flush=True)
 
         def fastlogreg_dask():
-            m = flr.LogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL).fit(Xd, yd)
-            return m.coef_[0]
+            return dask_fit.fastlogreg_fit(Xd, yd, C, args.tol, max_iter=100, solver="lbfgs").coef_[0]
 
         def dask_ml():
-            m = DaskMLLogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL * args.n,
-                                         max_iter=100)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                m.fit(Xd, yd)
-            return np.asarray(m.coef_).ravel()
+            model = dask_fit.dask_ml_fit(Xd, yd, C, args.tol, max_iter=100)
+            return np.asarray(model.coef_).ravel()
 
         def in_memory():
-            m = flr.LogisticRegression(C=C, fit_intercept=False, solver="lbfgs", tol=TOL).fit(X, y)
-            return m.coef_[0]
+            return dask_fit.fastlogreg_fit(X, y, C, args.tol, max_iter=100, solver="lbfgs").coef_[0]
 
         methods = {"fastlogreg on Dask": fastlogreg_dask, "dask-ml lbfgs": dask_ml,
                    "fastlogreg in memory": in_memory}
@@ -112,7 +82,7 @@ def main():
                 start = time.perf_counter()
                 w = methods[name]()
                 times[name].append(time.perf_counter() - start)
-                objectives[name] = objective(X, y, w)
+                objectives[name] = dask_fit.objective(X, y, w, C)
                 print(f"  rep {rep}: {name:22s} {times[name][-1]:8.2f} s  objective "
                       f"{objectives[name]:.12f}", flush=True)
         median = {name: statistics.median(t) for name, t in times.items()}

@@ -2,10 +2,13 @@
 
 Examples
 --------
-``fastlogreg bench``                    about a minute: the headline kernels, both dtypes
-``fastlogreg bench --full``             every kernel, shape, class count and backend
+``fastlogreg bench``                    the headline kernels; the Dask fit when distributed imports
+``fastlogreg bench --full``             every kernel, shape, class count, backend; the paths
 ``fastlogreg bench --json r.json --plot r.png --threads 2``
 ``fastlogreg bench --full --kernel logistic_loss_grad_csr``   the CSR binary kernel cases only
+``fastlogreg bench --kernel LogisticRegression.fit[dask]``    the fit on a Dask LocalCluster only
+``fastlogreg bench --full --kernel l1_path``                  the L1 path only
+``fastlogreg bench --full --kernel LogisticRegressionCV.fit`` LogisticRegressionCV only
 ``fastlogreg warmup``                   compile every Numba kernel once (minutes, then cached)
 
 The exit status is 1 when any fastlogreg backend (or the reference) differs from the
@@ -34,7 +37,8 @@ def _parser():
         "roofline, max(bytes / ceiling bandwidth, flops / peak FMA rate).",
     )
     size = bench.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_true", help="the whole grid (several minutes)")
+    size.add_argument("--full", action="store_true",
+                      help="the whole grid, with the regularization paths (long: minutes each)")
     size.add_argument("--quick", action="store_true",
                       help="tiny sizes: a smoke test of the command, not a measurement")
     bench.add_argument("--threads", type=int, default=None, metavar="N",
@@ -42,11 +46,14 @@ def _parser():
     bench.add_argument("--backend", action="append", default=None, metavar="NAME",
                        help="time only this fastlogreg backend (repeatable; default: all available)")
     bench.add_argument("--repeat", type=int, default=None, metavar="R",
-                       help="timed repetitions per candidate (default 5, 7 with --full, 3 with --quick)")
+                       help="timed repetitions per candidate (default 5, 7 with --full, 3 with "
+                       "--quick; at most 3 for the Dask fit, 1 for the paths)")
     bench.add_argument("--kernel", action="append", default=None, metavar="NAME",
                        help="only cases of this kernel (repeatable), e.g. softmax_loss_grad "
                        "(dense X) or softmax_loss_grad_csr (its CSR twin); "
-                       "LogisticRegression.fit: the fits on dense and CSR X")
+                       "LogisticRegression.fit: the fits on dense and CSR X; "
+                       "LogisticRegression.fit[dask]: the fit on a Dask LocalCluster; "
+                       "l1_path and LogisticRegressionCV.fit (--full): the regularization paths")
     bench.add_argument("--index-law", action="append", default=None,
                        choices=("dense", "uniform", "zipf"),
                        help="only cases whose X is dense, or CSR with uniform or Zipf column "
@@ -58,7 +65,8 @@ def _parser():
     bench.add_argument("--classes", action="append", type=int, default=None, metavar="C",
                        help="only multinomial cases with C classes (repeatable)")
     bench.add_argument("--no-compare", action="store_true",
-                       help="skip the scipy / scikit-learn / PyTorch comparison columns")
+                       help="skip the comparison columns (scipy, scikit-learn, PyTorch, dask-ml, "
+                       "liblinear and glum on the L1 path)")
     bench.add_argument("--json", metavar="PATH", help="write the results as JSON")
     bench.add_argument("--plot", metavar="PATH", help="write a PNG chart (needs matplotlib)")
     warm = sub.add_parser(

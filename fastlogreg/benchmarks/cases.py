@@ -38,6 +38,18 @@ FIT_TOLERANCE = {"float64": 1e-6, "float32": 1e-6}
 #: The benchmark's fits: binary 500,000 x 100 and multinomial 200,000 x 50, 10 classes.
 FIT_SHAPES = (((500_000, 100), 0), ((200_000, 50), 10))
 
+#: The fit on a Dask array: binary, float64, no intercept, in DASK_CHUNKS row chunks on a
+#: LocalCluster of 2 single-threaded worker processes (:mod:`.dask_fit`).
+DASK_SHAPE, DASK_CHUNKS = (2_000_000, 50), 8
+DASK_KERNEL = "LogisticRegression.fit[dask]"
+#: The regularization paths of ``--full`` (:mod:`.paths`): the L1 path (binary, 20
+#: informative features) and LogisticRegressionCV (binary, L2). Their agreement: the
+#: largest relative objective gap to the best any method reached at a path point, and
+#: the relative difference of the chosen C_ from scikit-learn's (0: the same C_).
+PATH_SHAPE, CV_SHAPE = (500_000, 200), (500_000, 100)
+PATH_KERNEL, CV_KERNEL = "l1_path", "LogisticRegressionCV.fit"
+PATH_TOLERANCE, CV_TOLERANCE = 1e-8, 0.0
+
 ELEMENTWISE_N = 10_000_000
 ROWWISE_SHAPE = (1_000_000, 10)
 FUSED_SHAPES = ((1_000_000, 10), (1_000_000, 100), (100_000, 1_000))
@@ -65,6 +77,21 @@ class Prepared:
     ``X`` and ``X.nbytes``). ``objective(result)``, when set, maps a candidate's result
     to a float reported next to it (the fits: the penalized mean loss at the returned
     coefficients, evaluated by the NumPy reference for every candidate).
+
+    The fields after ``objective`` serve the cases whose reference is not the NumPy
+    backend (the Dask fit, the regularization paths):
+
+    * ``reference_label``: the reference's name in the rows (``"numpy"`` by default);
+    * ``agreement(results)``: label -> result (the reference's included) to label ->
+      agreement, the value compared with the case's tolerance; by default each
+      candidate's :func:`relative_difference` from the reference;
+    * ``max_repeat``: at most this many timed repetitions, the first being the call
+      that is checked (for cases that take minutes); ``None``: the run's count, after
+      the check;
+    * ``warmup()``: called once, untimed, before the check (compilation on a slice);
+    * ``close()``: called when the case is done, also on error (a cluster's shutdown);
+    * ``details(label, result)``: extra fields of that candidate's row (a ``"note"``
+      is also shown in the table).
     """
 
     X: object  # the ndarray, or a scipy.sparse CSR matrix for the sparse cases
@@ -76,6 +103,12 @@ class Prepared:
     ceiling: object = None
     ceiling_bytes: int = 0
     objective: object = None
+    reference_label: str = "numpy"
+    agreement: object = None
+    max_repeat: object = None
+    warmup: object = None
+    close: object = None
+    details: object = None
 
     def __post_init__(self):
         if self.ceiling is None:
@@ -93,8 +126,11 @@ class Case:
         Public function / kernel name, e.g. ``"logistic_loss_grad"``.
     group : str
         ``"elementwise"``, ``"rowwise"``, ``"fused"``, ``"hessp"``, ``"sparse"`` (the
-        fused kernels' CSR twins ``<kernel>_csr``) or ``"fit"`` (the estimator's
-        ``fit``, kernel ``"LogisticRegression.fit"``; ``n_classes`` 0 for two classes).
+        fused kernels' CSR twins ``<kernel>_csr``), ``"fit"`` (the estimator's
+        ``fit``, kernel ``"LogisticRegression.fit"``; ``n_classes`` 0 for two classes),
+        ``"dask"`` (that fit on a Dask array, kernel ``"LogisticRegression.fit[dask]"``,
+        :mod:`.dask_fit`), ``"path"`` (the L1 path, kernel ``"l1_path"``) or ``"cv"``
+        (kernel ``"LogisticRegressionCV.fit"``), both :mod:`.paths`.
     shape : tuple of int
         Shape of X (``(n,)`` for elementwise on n elements).
     dtype : str
@@ -106,6 +142,8 @@ class Case:
         entries per row whose columns follow that law (:func:`csr_matrix_data`).
     fit_intercept : bool
         The fits' ``fit_intercept`` (the kernel cases always have an intercept).
+    chunks : int
+        Row chunks of X in the ``"dask"`` case (0 otherwise).
     """
 
     kernel: str
@@ -115,6 +153,7 @@ class Case:
     n_classes: int = 0
     index_law: str = ""
     fit_intercept: bool = True
+    chunks: int = 0
 
     @property
     def nnz_per_row(self):
@@ -123,19 +162,24 @@ class Case:
 
     @property
     def name(self):
-        shape = describe_shape(self.shape, self.n_classes, self.index_law, self.fit_intercept, ", ")
+        shape = describe_shape(self.shape, self.n_classes, self.index_law, self.fit_intercept, ", ",
+                               self.chunks)
         return f"{self.kernel} [{shape}]"
 
     @property
     def tolerance(self):
-        return (FIT_TOLERANCE if self.group == "fit" else TOLERANCE)[self.dtype]
+        if self.group == "path":
+            return PATH_TOLERANCE
+        if self.group == "cv":
+            return CV_TOLERANCE
+        return (FIT_TOLERANCE if self.group in ("fit", "dask") else TOLERANCE)[self.dtype]
 
     def prepare(self, n_threads, backends, comparisons=True):
         """Make the data and callables. ``backends``: fastlogreg backend names to time."""
         return _BUILDERS[self.group](self, n_threads, backends, comparisons)
 
 
-def describe_shape(shape, n_classes=0, index_law="", fit_intercept=True, sep=" "):
+def describe_shape(shape, n_classes=0, index_law="", fit_intercept=True, sep=" ", chunks=0):
     """``"1000000x100000, CSR 50/row zipf, C=10"``: the shape part of a case's name."""
     parts = ["x".join(str(s) for s in shape)]
     if index_law:
@@ -144,6 +188,8 @@ def describe_shape(shape, n_classes=0, index_law="", fit_intercept=True, sep=" "
         parts.append(f"C={n_classes}")
     if not fit_intercept:
         parts.append("no intercept")
+    if chunks:
+        parts.append(f"{chunks} chunks")
     return sep.join(parts)
 
 
@@ -171,7 +217,22 @@ def default_cases():
     cases.append(Case("softmax_loss_grad", "fused", (1_000_000, 100), "float64", 10))
     for law in INDEX_LAWS:
         cases.append(Case("logistic_loss_grad", "sparse", SPARSE_SHAPE, "float64", index_law=law))
-    return cases
+    return cases + dask_cases()
+
+
+def dask_cases(shape=DASK_SHAPE, chunks=DASK_CHUNKS):
+    """The fit on a Dask array (:data:`DASK_KERNEL`), when ``distributed`` imports; else none."""
+    from . import dask_fit
+
+    if not dask_fit.available():
+        return []
+    return [Case(DASK_KERNEL, "dask", shape, "float64", fit_intercept=False, chunks=chunks)]
+
+
+def path_cases(path_shape=PATH_SHAPE, cv_shape=CV_SHAPE):
+    """The L1 path (:data:`PATH_KERNEL`) and LogisticRegressionCV (:data:`CV_KERNEL`)."""
+    return [Case(PATH_KERNEL, "path", path_shape, "float64", fit_intercept=False),
+            Case(CV_KERNEL, "cv", cv_shape, "float64")]
 
 
 def sparse_cases(kernel_shape=SPARSE_SHAPE, fit_shape=SPARSE_FIT_SHAPE, n_classes=SPARSE_CLASSES,
@@ -214,7 +275,7 @@ def full_cases():
         cases.append(Case("softmax_hessp", "hessp", (1_000_000, 100), dtype, 10))
         for shape, n_classes in FIT_SHAPES:
             cases.append(Case("LogisticRegression.fit", "fit", shape, dtype, n_classes))
-    return cases + sparse_cases()
+    return cases + sparse_cases() + dask_cases() + path_cases()
 
 
 def quick_cases():
@@ -229,7 +290,14 @@ def quick_cases():
             Case("logistic_hessp", "hessp", (5_000, 20), dtype),
             Case("LogisticRegression.fit", "fit", (5_000, 20), dtype, 3),
         ]
-    return cases + sparse_cases((5_000, 2_000), (2_000, 500), 3)
+    return (cases + sparse_cases((5_000, 2_000), (2_000, 500), 3)
+            + dask_cases(QUICK_DASK_SHAPE, QUICK_DASK_CHUNKS)
+            + path_cases(QUICK_PATH_SHAPE, QUICK_CV_SHAPE))
+
+
+#: ``--quick`` sizes of the Dask fit (in QUICK_DASK_CHUNKS chunks) and the path cases.
+QUICK_DASK_SHAPE, QUICK_DASK_CHUNKS = (20_000, 10), 4
+QUICK_PATH_SHAPE, QUICK_CV_SHAPE = (5_000, 50), (5_000, 20)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -707,6 +775,24 @@ def _fit_objective(X, y, C, result):
     return float(loss)
 
 
+def _build_dask(case, n_threads, backends, comparisons):
+    from . import dask_fit
+
+    return dask_fit.build(case, n_threads, backends, comparisons, case.chunks)
+
+
+def _build_path(case, n_threads, backends, comparisons):
+    from . import paths
+
+    return paths.build_l1_path(case, n_threads, backends, comparisons)
+
+
+def _build_cv(case, n_threads, backends, comparisons):
+    from . import paths
+
+    return paths.build_cv(case, n_threads, backends, comparisons)
+
+
 _BUILDERS = {
     "elementwise": _build_elementwise,
     "rowwise": _build_rowwise,
@@ -714,6 +800,9 @@ _BUILDERS = {
     "sparse": _build_sparse,
     "hessp": _build_hessp,
     "fit": _build_fit,
+    "dask": _build_dask,
+    "path": _build_path,
+    "cv": _build_cv,
 }
 
 

@@ -19,7 +19,7 @@ def _fmt_shape(row):
     from .cases import describe_shape
 
     return describe_shape(row["shape"], row["n_classes"], row.get("index_law", ""),
-                          row.get("fit_intercept", True))
+                          row.get("fit_intercept", True), chunks=row.get("chunks", 0))
 
 
 def header(results):
@@ -29,7 +29,8 @@ def header(results):
     missing = [k for k, v in env["versions"].items() if v is None]
     lines = [
         f"fastlogreg bench: {env['n_threads']} thread(s) for every candidate, "
-        f"{results['repeat']} interleaved repetitions per case, medians",
+        f"{results['repeat']} interleaved repetitions per case (fewer where a row says so), "
+        "medians",
         f"CPU: {env['cpu']} ({env['usable_cpus']} usable of {env['cpu_count']}); "
         f"load average at start {', '.join(f'{x:.2f}' for x in env['load_average'] or [])}",
         f"versions: {versions}" + (f" (not installed: {', '.join(missing)})" if missing else ""),
@@ -70,7 +71,9 @@ def header(results):
 
 
 COLUMNS = ("kernel", "shape", "dtype", "backend", "median +- spread", "GB/s of X",
-           "vs numpy", "of ceiling", "of roofline", "max rel diff", "objective", "status")
+           "vs ref", "of ceiling", "of roofline", "max rel diff", "objective", "status", "note")
+#: Columns shown only when some row has a value in them.
+_OPTIONAL = {"objective": "objective", "note": "note"}
 _BOUND = {"memory": "mem", "compute": "fma"}
 
 
@@ -90,12 +93,25 @@ def _fmt_objective(row):
     return f"{row['objective_rel_excess']:+.1e}"
 
 
+def _fmt_spread(row):
+    """``"1.2 s +- 3%"``; with fewer repetitions than the run asked for (the long cases),
+    their count, and for one repetition no spread: ``"12 s (1 run)"``."""
+    med = row.get("median")
+    if not med:
+        return "not timed"
+    n, asked = row.get("n"), row.get("repeat")
+    fewer = n is not None and asked is not None and n < asked
+    if fewer and n == 1:
+        return f"{_fmt_time(med)} (1 run)"
+    text = f"{_fmt_time(med)} +- {100 * row['spread'] / med:.0f}%"
+    return text + (f" ({n} runs)" if fewer else "")
+
+
 def table_rows(results):
     out = []
     for row in results["rows"]:
         med = row.get("median")
-        spread = (f"{_fmt_time(med)} +- {100 * row['spread'] / med:.0f}%"
-                  if med else "not timed")
+        spread = _fmt_spread(row)
         diff = row["max_rel_diff"]
         out.append((
             row["kernel"],
@@ -110,6 +126,7 @@ def table_rows(results):
             "-" if diff is None else ("inf" if math.isinf(diff) else f"{diff:.1e}"),
             _fmt_objective(row),
             row["status"],
+            row.get("note") or "",
         ))
     return out
 
@@ -117,16 +134,19 @@ def table_rows(results):
 def row_line(row, seconds):
     """One finished row as a line, prefixed by ``seconds`` since the run started."""
     (kernel, shape, dtype, backend, spread, gbps, speedup, ceiling, roofline, diff, objective,
-     status) = table_rows({"rows": [row]})[0]
+     status, note) = table_rows({"rows": [row]})[0]
     parts = [spread]
     if row.get("median") and row["kind"] != "ceiling":
-        parts += [f"{gbps} GB/s", f"{speedup} vs numpy", f"{ceiling} of ceiling"]
+        parts += [f"{gbps} GB/s", f"{speedup} vs {row.get('reference', 'numpy')}",
+                  f"{ceiling} of ceiling"]
         if roofline != "-":
             parts.append(f"{roofline} of roofline")
     if diff != "-":
         parts.append(f"max rel diff {diff}")
     if objective != "-":
         parts.append(f"objective {objective}")
+    if note:
+        parts.append(note)
     if status:
         parts.append(status)
     return f"[{seconds:7.1f} s] {kernel} {shape} {dtype} {backend}: " + ", ".join(parts)
@@ -137,9 +157,10 @@ def format_table(results):
     rows = table_rows(results)
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
-    # the objective column only when some case has one (the fits)
+    # the objective and note columns only when some case has one (the fits, the paths)
     keep = [i for i, c in enumerate(COLUMNS)
-            if c != "objective" or any(r.get("objective") is not None for r in results["rows"])]
+            if c not in _OPTIONAL
+            or any(r.get(_OPTIONAL[c]) not in (None, "") for r in results["rows"])]
     rows = [tuple(r[i] for i in keep) for r in rows]
     columns = [COLUMNS[i] for i in keep]
     widths = [widths[i] for i in keep]
@@ -149,7 +170,7 @@ def format_table(results):
     previous = None
     for row, raw in zip(rows, results["rows"]):
         key = (raw["kernel"], tuple(raw["shape"]), raw["n_classes"], raw["dtype"],
-               raw.get("index_law", ""), raw.get("fit_intercept", True))
+               raw.get("index_law", ""), raw.get("fit_intercept", True), raw.get("chunks", 0))
         if previous is not None and key != previous:
             lines.append("")
         previous = key
@@ -158,10 +179,34 @@ def format_table(results):
     lines.append("")
     lines.append(
         "ceiling = read-only parallel pass over X with the same threads; 'of ceiling' = "
-        "t_ceiling / t; spread = half the interquartile range; 'max rel diff' against the "
-        "NumPy reference (tolerance 1e-12 float64, 1e-5 float32; fits: the coefficients, "
-        "1e-6, both fits stopping at a gradient max-norm of 1e-8)"
+        "t_ceiling / t; 'vs ref' = t_reference / t; spread = half the interquartile range; "
+        "'max rel diff' against the NumPy reference (tolerance 1e-12 float64, 1e-5 float32; "
+        "fits: the coefficients, 1e-6, both fits stopping at a gradient max-norm of 1e-8)"
     )
+    groups = {r.get("group") for r in results["rows"]}
+    if "dask" in groups:
+        lines.append(
+            "LogisticRegression.fit[dask]: the fit on X persisted in row chunks on a LocalCluster "
+            "of 2 single-threaded worker processes (started before and closed after the case, "
+            "not timed); its reference is the same fit on the in-memory X in this process, so "
+            "'vs ref' = t_in_memory / t_dask; dask-ml's lbfgs minimises the same objective (no "
+            "intercept, tol times n)"
+        )
+    if "path" in groups:
+        lines.append(
+            "l1_path: 20 values of C from the smallest with an all-zero model to 100x it, no "
+            "intercept, each method walking the path (liblinear refits each point); 'max rel "
+            "diff' = the largest relative objective gap, over the points, to the best objective "
+            "any method reached there (tolerance 1e-8); the reference is fastlogreg's walk on "
+            "the first backend; note = support sizes at the first and last C"
+        )
+    if "cv" in groups:
+        lines.append(
+            "LogisticRegressionCV.fit: Cs=10, 5 stratified folds (the same for both), L2, "
+            "accuracy, each library at its default tol; reference scikit-learn's "
+            "LogisticRegressionCV; 'max rel diff' = the relative difference of the chosen C_ "
+            "(FAILED unless the same C_)"
+        )
     if any(r.get("index_law") for r in results["rows"]):
         lines.append(
             "CSR rows (CSR 50/row uniform | zipf): the kernels' <kernel>_csr twins and the fits "

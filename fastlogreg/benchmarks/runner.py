@@ -71,33 +71,77 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
     matrix for the sparse cases) before anything is timed.
     ``peak_flops`` (flop/s of all threads), when given, adds the roofline columns to
     the rows of the kernels :func:`.roofline.kernel_model` covers.
+    The case's ``Prepared.close``, when set, is called at the end, also on error.
     """
     prep = case.prepare(n_threads, backends, comparisons)
-    if on_data is not None:
-        on_data(prep.X)
-    expected = _copy(prep.reference())
-    diffs = {"numpy": 0.0}
-    objectives = {}
-    if prep.objective is not None:
-        objectives["numpy"] = prep.objective(expected)
+    try:
+        return _check_and_time(case, prep, n_threads, repeat, on_data, peak_flops)
+    finally:
+        if prep.close is not None:
+            prep.close()
+        del prep
+        gc.collect()
+
+
+def _check(prep):
+    """Call the reference and every candidate once: ``(results, seconds, agreement)``, a
+    candidate that raised having no result and agreement inf."""
+    ref = prep.reference_label
+    results, seconds = {}, {}
+
+    def call(label, fn):
+        start = time.perf_counter()
+        results[label] = _copy(fn())
+        seconds[label] = time.perf_counter() - start
+
+    call(ref, prep.reference)
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         try:
-            result = _copy(fn())
-            diffs[label] = relative_difference(result, expected, prep.relative)
-            if prep.objective is not None:
-                objectives[label] = prep.objective(result)
+            call(label, fn)
         except Exception as exc:  # a broken candidate is a failed case, not a crash
-            diffs[label] = float("inf")
             print(f"  {label} raised {type(exc).__name__}: {exc}")
-    candidates = {"ceiling": functools.partial(prep.ceiling, n_threads), "numpy": prep.reference}
+    if prep.agreement is not None:
+        agreement = prep.agreement(results)
+    else:
+        expected = results[ref]
+        agreement = {label: relative_difference(r, expected, prep.relative)
+                     for label, r in results.items()}
+        agreement[ref] = 0.0
+    for label in list(prep.backends) + list(prep.comparisons):
+        if label not in results:
+            agreement[label] = float("inf")
+    return results, seconds, agreement
+
+
+def _check_and_time(case, prep, n_threads, repeat, on_data, peak_flops):
+    if on_data is not None:
+        on_data(prep.X)
+    if prep.warmup is not None:
+        prep.warmup()
+    ref = prep.reference_label
+    results, check_seconds, diffs = _check(prep)
+    objectives = {}
+    if prep.objective is not None:
+        objectives = {label: prep.objective(r) for label, r in results.items()}
+    ceiling = functools.partial(prep.ceiling, n_threads)
+    candidates = {ref: prep.reference}
     for label, fn in list(prep.backends.items()) + list(prep.comparisons.items()):
         if np.isfinite(diffs[label]):
             candidates[label] = fn
-    # the equality check above was every candidate's warm-up call except the ceiling's
-    times = timing.interleaved(candidates, repeat, long_pause_after={"numpy", *prep.comparisons},
-                               already_warm=set(candidates) - {"ceiling"})
+    long_pause_after = {ref, *prep.comparisons}
+    if prep.max_repeat is None:
+        # the equality check above was every candidate's warm-up call except the ceiling's
+        times = timing.interleaved({"ceiling": ceiling, **candidates}, repeat,
+                                   long_pause_after=long_pause_after, already_warm=set(candidates))
+    else:
+        # a long case: the checked call was the first repetition
+        more = max(0, min(repeat, prep.max_repeat) - 1)
+        times = timing.interleaved(candidates, more, long_pause_after=long_pause_after,
+                                   already_warm=set(candidates))
+        times = {label: np.concatenate([[check_seconds[label]], t]) for label, t in times.items()}
+        times["ceiling"] = timing.interleaved({"ceiling": ceiling}, more + 1)["ceiling"]
     t_ceiling = float(np.median(times["ceiling"]))
-    t_reference = float(np.median(times["numpy"]))
+    t_reference = float(np.median(times[ref]))
     model = None
     if case.group in ("fused", "hessp"):
         n, d = case.shape
@@ -105,10 +149,10 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
         model = kernel_model(case.kernel, n, d, case.n_classes, prep.X.dtype.itemsize, y_itemsize)
     bandwidth = prep.ceiling_bytes / t_ceiling
     rows = []
-    for label in ["ceiling", "numpy"] + list(prep.backends) + list(prep.comparisons):
+    for label in ["ceiling", ref] + list(prep.backends) + list(prep.comparisons):
         if label == "ceiling":
             kind = "ceiling"
-        elif label == "numpy":
+        elif label == ref:
             kind = "reference"
         elif label in prep.backends:
             kind = "backend"
@@ -122,17 +166,20 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
             "index_law": case.index_law,
             "nnz_per_row": case.nnz_per_row,
             "fit_intercept": case.fit_intercept,
+            "chunks": case.chunks,
             "dtype": case.dtype,
             "backend": label,
             "kind": kind,
+            "reference": ref,
             "n_threads": n_threads,
+            "repeat": repeat,  # asked for; "n" (timed) may be fewer in a long case
             "tolerance": case.tolerance,
             "max_rel_diff": diffs.get(label),
         }
         if label in objectives:
             row["objective"] = objectives[label]
-            row["objective_rel_excess"] = ((objectives[label] - objectives["numpy"])
-                                           / abs(objectives["numpy"]))
+            row["objective_rel_excess"] = ((objectives[label] - objectives[ref])
+                                           / abs(objectives[ref]))
         if label in times:
             stats = timing.summarize(times[label])
             row.update(stats)
@@ -149,6 +196,8 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
                 row["roofline_seconds"] = seconds
                 row["roofline_bound"] = bound
                 row["fraction_of_roofline"] = seconds / row["median"]
+        if prep.details is not None and label in results:
+            row.update(prep.details(label, results[label]))
         if kind in ("backend", "reference"):
             row["status"] = "ok" if row["max_rel_diff"] <= case.tolerance else "FAILED"
         elif kind == "comparison":
@@ -156,8 +205,6 @@ def run_case(case, n_threads, backends, repeat, comparisons=True, on_data=None,
         else:
             row["status"] = ""
         rows.append(row)
-    del prep, candidates
-    gc.collect()
     return rows
 
 
