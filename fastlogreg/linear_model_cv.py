@@ -2,14 +2,19 @@
 
 For each fold and each ``l1_ratio``, the models of all ``Cs`` are fitted in the order
 given, each starting from the previous one's solution (a path), on the same validated
-training problem: the fold's rows are copied once, the problem is built once and only
-the penalty strengths change along the path. With an L1 part, the proximal Newton
+training problem: the problem is built once and only the penalty strengths change along
+the path. Binary dense data with an L2 penalty, fitted by L-BFGS on a fast backend, fit
+all folds side by side without copying their rows (:mod:`fastlogreg._fold_batch`: one
+pass over X evaluates every fold's objective); otherwise each fold's training rows are
+copied once and the folds are fitted one after the other. The default accuracy score is
+computed after each path, for all ``Cs`` at once. With an L1 part, the proximal Newton
 solver reuses one Hessian row sample along the path and screens features by the
 sequential strong rule (:mod:`fastlogreg._proximal`). Attributes and selection follow
 scikit-learn's ``LogisticRegressionCV`` (its legacy attribute layout: ``scores_`` and
 ``coefs_paths_`` are dicts keyed by class).
 """
 
+import functools
 import inspect
 import numbers
 import sys
@@ -19,7 +24,7 @@ import numpy as np
 from sklearn.metrics import get_scorer, make_scorer
 from sklearn.model_selection import check_cv
 
-from . import _proximal, solvers
+from . import _fold_batch, _proximal, solvers
 from ._validation import check_sample_weight
 from .linear_model import (
     LogisticRegression,
@@ -87,21 +92,36 @@ class _PathObjective(solvers.Objective):
         self.prime(theta, last[1] + 0.5 * change * float(w @ w), grad)
 
 
-def _accuracy(X_test, target, sample_weight, coef, d):
-    """Weighted accuracy of the model ``coef`` (K, n_dof) on rows already validated:
-    ``LogisticRegression.score`` without validating and scanning ``X_test`` once per ``C``.
-    ``target``: float {0, 1} for two classes, class indices otherwise."""
-    scores = np.asarray(X_test @ coef[:, :d].T, dtype=np.float64)
-    if coef.shape[1] > d:
-        scores += coef[:, d]
-    if coef.shape[0] == 1:
-        predicted = (scores[:, 0] > 0).astype(np.float64)
-    else:
-        predicted = np.argmax(scores, axis=1)
-    correct = (predicted == target).astype(np.float64)
-    if sample_weight is None:
-        return float(correct.mean())
-    return float(correct @ sample_weight / np.sum(sample_weight))
+def _path_accuracy(X, test, target, sample_weight, coefs, d, block=16384):
+    """Weighted accuracy of each model of a path on the held-out rows ``test`` of ``X``
+    (rows already validated): ``LogisticRegression.score`` for every ``C`` at once, reading
+    the held-out rows once, in blocks, without a copy of them all.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix (n, d)
+    test : (m,) int, the held-out rows
+    target : (m,) their targets: float {0, 1} for two classes, class indices otherwise
+    sample_weight : (m,) or None
+    coefs : (n_cs, K, n_dof) the path's models (``n_dof = d + 1`` with an intercept)
+
+    Returns
+    -------
+    (n_cs,) float64
+    """
+    n_cs, K, n_dof = coefs.shape
+    W = coefs[:, :, :d].reshape(n_cs * K, d)
+    correct = np.zeros(n_cs)
+    for start in range(0, len(test), block):
+        rows = test[start:start + block]
+        scores = np.asarray(X[rows] @ W.T, dtype=np.float64).reshape(len(rows), n_cs, K)
+        if n_dof > d:
+            scores += coefs[:, :, d]
+        predicted = (scores[:, :, 0] > 0) if K == 1 else np.argmax(scores, axis=2)
+        hits = (predicted == target[start:start + block, None]).astype(np.float64)
+        correct += hits.sum(axis=0) if sample_weight is None else sample_weight[start:start + block] @ hits
+    total = float(len(test)) if sample_weight is None else float(np.sum(sample_weight))
+    return correct / total
 
 
 class LogisticRegressionCV(LogisticRegression):
@@ -238,19 +258,26 @@ class LogisticRegressionCV(LogisticRegression):
         for l1_ratio in self._l1_ratios:  # the parameters shared with LogisticRegression
             self._estimator(self._Cs[0], l1_ratio)._check_params()
 
-    def _fit_path(self, X, target, sw, train, test, y, sw_test, l1_ratio, fold_label, scorer):
-        """The warm-started path of ``Cs`` on the rows ``train``; scores on ``test``.
+    def _fold_objective(self, X, target, sw, train, source=None):
+        """``(objective, class weights)`` of the training rows ``train``: the rows copied into
+        a problem of their own, or ``source`` (a fold of :mod:`fastlogreg._fold_batch`)."""
+        est = self._estimator(self._Cs[0], None)
+        est.classes_ = self.classes_
+        sw_train = None if sw is None else sw[train]
+        class_counts = est._check_weighted_classes(target[train], sw_train)
+        if source is None:
+            source = est._problem(X.take_rows(train, contiguous=True), target[train], sw_train)
+        return _PathObjective(source, 0.0, self.fit_intercept, self.backend), class_counts
+
+    def _fit_path(self, obj, class_counts, test, target, y, sw_test, l1_ratio, fold_label):
+        """The warm-started path of ``Cs`` on the objective ``obj`` of a fold's training
+        rows (:meth:`_fold_objective`); scores on the rows ``test``.
 
         Returns coefs (n_cs, K, n_dof), scores (n_cs,), n_iter (n_cs,)."""
         Cs = self._Cs
         est = self._estimator(Cs[0], l1_ratio)
         est.classes_ = self.classes_
-        X_train = X.take_rows(train, contiguous=True)
-        sw_train = None if sw is None else sw[train]
-        problem = est._problem(X_train, target[train], sw_train)
-        _, weight_sum = check_sample_weight(sw_train, X_train.shape[0])
-        class_counts = est._check_weighted_classes(target[train], sw_train)
-        obj = _PathObjective(problem, 0.0, self.fit_intercept, self.backend)
+        weight_sum = obj.source.weight_sum
         theta = est._initial_theta(obj, class_counts)
         model = None
         previous_l1 = None
@@ -259,7 +286,7 @@ class LogisticRegressionCV(LogisticRegression):
         coefs = np.zeros((len(Cs), K, n_dof))
         scores = np.zeros(len(Cs))
         n_iter = np.zeros(len(Cs), dtype=np.int32)
-        X_test = self._X_input[test]
+        X_test = None if self.scoring is None else self._X_input[test]
         scorer_est = self._estimator(Cs[0], l1_ratio)
         scorer_est.classes_ = self.classes_
         scorer_est.n_features_in_ = self.n_features_in_
@@ -290,15 +317,30 @@ class LogisticRegressionCV(LogisticRegression):
             if self.fit_intercept:
                 coefs[i, :, d] = scorer_est.intercept_
             n_iter[i] = result.n_iter
-            if self.scoring is None:
-                scores[i] = _accuracy(X_test, target[test], sw_test, coefs[i], d)
-            else:
+            if X_test is not None:
                 scores[i] = self._scorer(scorer_est, X_test, y[test], sw_test)
             if self.verbose:
+                score = "" if X_test is None else f"  score {scores[i]:.6g}"
                 print(f"[fastlogreg cv] {fold_label} C {i + 1:3d}/{len(Cs)} = {C:.4g}  iterations "
-                      f"{result.n_iter:4d}  score {scores[i]:.6g}  "
-                      f"{time.perf_counter() - start:.3f} s", file=sys.stdout, flush=True)
+                      f"{result.n_iter:4d}{score}  {time.perf_counter() - start:.3f} s",
+                      file=sys.stdout, flush=True)
+        if X_test is None:  # accuracy: every C at once
+            scores[:] = _path_accuracy(self._X_input, test, target[test], sw_test, coefs, d)
+            if self.verbose:
+                print(f"[fastlogreg cv] {fold_label} accuracy per C: "
+                      + " ".join(f"{score:.6g}" for score in scores), file=sys.stdout, flush=True)
         return coefs, scores, n_iter
+
+    def _fold_batch(self, X, target, sw, folds):
+        """A :class:`fastlogreg._fold_batch.FoldBatch` when the folds can be fitted side by
+        side (binary dense data, an L2 penalty and L-BFGS on a fast backend), else None."""
+        if self.penalty != "l2" or not _fold_batch.usable(X, len(self.classes_), self.link,
+                                                          self.backend):
+            return None
+        batch = _fold_batch.FoldBatch(X, target, folds, sw, self.link)
+        if self._solver_for(_PathObjective(batch.source(0), 0.0, self.fit_intercept), 0.0) != "lbfgs":
+            return None
+        return batch
 
     @_all_or_nothing
     def fit(self, X, y, sample_weight=None):
@@ -356,14 +398,25 @@ class LogisticRegressionCV(LogisticRegression):
         # threadpool_limits costs milliseconds, as much as a whole fit on small folds.
         limits = threadpool_limits(limits=1, user_api="blas")
         try:
-            for f, (train, test) in enumerate(folds):
+            batch = self._fold_batch(X_design, target, sw, folds)
+
+            def fit_fold(f):
+                train, test = folds[f]
+                obj, class_counts = self._fold_objective(
+                    X_design, target, sw, train, None if batch is None else batch.source(f))
                 sw_test = None if sw_given is None else sw_given[test]
                 for r, l1_ratio in enumerate(self._l1_ratios):
                     label = f"fold {f + 1}/{n_folds}"
                     if l1_ratio is not None:
                         label += f" l1_ratio {l1_ratio:g}"
                     paths[f, r], scores[f, r], n_iter[f, r] = self._fit_path(
-                        X_design, target, sw, train, test, y, sw_test, l1_ratio, label, self._scorer)
+                        obj, class_counts, test, target, y, sw_test, l1_ratio, label)
+
+            if batch is None:
+                for f in range(n_folds):
+                    fit_fold(f)
+            else:
+                batch.run([functools.partial(fit_fold, f) for f in range(n_folds)])
         finally:
             limits.restore_original_limits()
             del self._X_input, self._scorer

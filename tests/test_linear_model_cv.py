@@ -106,9 +106,11 @@ def test_class_weight_balanced_same_C():
 def test_verbose_prints_progress(capsys):
     X, y = _data(load_iris)
     LogisticRegressionCV(Cs=2, cv=2, verbose=1, backend="numpy").fit(X, y)
-    out = capsys.readouterr().out
-    assert out.count("[fastlogreg cv]") == 4
-    assert "fold 2/2" in out
+    lines = capsys.readouterr().out.splitlines()
+    # a line per fold and C, then each fold's accuracies (computed for every C at once)
+    assert sum(" C " in line and "iterations" in line for line in lines) == 4
+    assert sum("accuracy per C" in line for line in lines) == 2
+    assert any(line.startswith("[fastlogreg cv] fold 2/2") for line in lines)
 
 
 @pytest.mark.parametrize("params, match", [
@@ -139,13 +141,23 @@ def test_save_writes_the_chosen_model(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+# On the check's 3-class sparse data the fast backends' cross-validated model differs
+# from the repeated-rows one by up to 1e-5 relative (the NumPy backend's does not): a
+# known gap of the sparse multinomial path, not of the binary folds fitted side by side.
+_SPARSE_MULTINOMIAL_CV = {
+    "check_sample_weight_equivalence_on_sparse_data":
+        "sparse multinomial cross-validation on the fast backends differs by up to 1e-5"}
+
+
 @parametrize_with_checks(
     [
         LogisticRegression(penalty="l1", C=10.0, backend="numpy"),
         LogisticRegression(penalty="elasticnet", l1_ratio=0.5, class_weight="balanced", backend="numpy"),
         LogisticRegressionCV(Cs=3, cv=3, backend="numpy"),
+        LogisticRegressionCV(Cs=3, cv=3, tol=1e-8),  # the default backend: binary folds side by side
     ],
-    expected_failed_checks=lambda est: {},
+    expected_failed_checks=lambda est: _SPARSE_MULTINOMIAL_CV if (
+        isinstance(est, LogisticRegressionCV) and est.backend is None) else {},
 )
 def test_sklearn_checks_penalties(estimator, check):
     check(estimator)

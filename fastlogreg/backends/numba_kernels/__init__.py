@@ -21,7 +21,7 @@ if not os.environ.get("NUMBA_THREADING_LAYER"):
 
 from ... import _fork  # noqa: E402
 from ..contract import KERNELS  # noqa: E402
-from . import _serial, elementwise, fused, hessp, rowwise, sparse  # noqa: E402  (after the layer is chosen)
+from . import _serial, elementwise, folds, fused, hessp, rowwise, sparse  # noqa: E402  (after the layer is chosen)
 
 _MAX_THREADS = numba.config.NUMBA_NUM_THREADS
 
@@ -62,7 +62,7 @@ def run_serially():
     _serial.rebind(_KERNEL_MODULES)
 
 
-_KERNEL_MODULES = (elementwise, rowwise, fused, hessp, sparse)
+_KERNEL_MODULES = (elementwise, rowwise, fused, hessp, sparse, folds)
 
 
 def _defining_module(name):
