@@ -5,15 +5,19 @@ Run (the file is generated once, in blocks; delete it afterwards):
     python bench/out_of_core.py generate /tmp/ooc --gb 6
     prlimit --as=2147483648 python bench/out_of_core.py chunks /tmp/ooc
     python bench/out_of_core.py memmap /tmp/ooc
+    python bench/out_of_core.py memmap-array /tmp/ooc
 
 Data: binary labels, float32 X of ``gb`` GB with 50 columns (6 GB: 30,000,000 rows).
 
 ``chunks``: ``LogisticRegression().fit(Chunks.from_npy(...))``, plain file reads of
 65,536-row chunks (13 MB), so the process holds one chunk and the model; run under
 ``prlimit --as`` the address space itself stays under the limit. ``memmap``: the same
-fit on ``np.load(X, mmap_mode="r")``, read in place by the kernels; the mapped file's
-pages are page cache (shared, evictable), so what the fit allocates is the anonymous
-memory (``RssAnon``, sampled every 20 ms; the labels and their encoding are n-sized).
+chunks as row ranges of the files opened with ``mmap_mode="r"``
+(``Chunks.from_npy(..., memory_map=True)``), read in place by the kernels; the mapped
+file's pages are page cache (shared, evictable), so what the fit allocates is the
+anonymous memory (``RssAnon``, sampled every 20 ms). ``memmap-array``: the fit on the
+mapped arrays themselves (``fit(np.load(X, mmap_mode="r"), y)``), the in-memory path,
+which holds the labels and their encoding for every row.
 
 Both report: the time of one pass of the objective (``Objective.loss_grad`` on the
 source) against the ceiling of reading the file once by the same means (plain reads
@@ -112,18 +116,23 @@ def fit(folder, mode, reps):
 
     X_path, y_path = folder / "X.npy", folder / "y.npy"
     with AnonPeak() as anon:
-        if mode == "chunks":
-            data = (flr.Chunks.from_npy(X_path, y_path, rows_per_chunk=ROWS_PER_CHUNK),)
-            ceiling = lambda: read_ceiling_chunks(X_path)  # noqa: E731
-        else:
+        if mode == "memmap-array":
             X = np.load(X_path, mmap_mode="r")
             data = (X, np.load(y_path))
             ceiling = lambda: read_ceiling_map(X)  # noqa: E731
+        else:
+            data = (flr.Chunks.from_npy(X_path, y_path, rows_per_chunk=ROWS_PER_CHUNK,
+                                        memory_map=mode == "memmap"),)
+            if mode == "chunks":
+                ceiling = lambda: read_ceiling_chunks(X_path)  # noqa: E731
+            else:
+                X = np.load(X_path, mmap_mode="r")
+                ceiling = lambda: read_ceiling_map(X)  # noqa: E731
         start = time.perf_counter()
         clf = flr.LogisticRegression(solver="lbfgs").fit(*data)
         fit_time = time.perf_counter() - start
         # one pass of the objective at the solution, against one read of the file
-        if mode == "chunks":
+        if mode != "memmap-array":
             from fastlogreg._sources import open_chunks
 
             source, _ = open_chunks(data[0], "logit")
@@ -153,7 +162,7 @@ def fit(folder, mode, reps):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=["generate", "chunks", "memmap", "compare"])
+    parser.add_argument("mode", choices=["generate", "chunks", "memmap", "memmap-array", "compare"])
     parser.add_argument("folder", type=Path)
     parser.add_argument("--gb", type=float, default=6.0)
     parser.add_argument("--reps", type=int, default=3)

@@ -168,11 +168,19 @@ class Chunks:
         return iter(self._chunks) if self._chunks is not None else iter(self.read())
 
     @classmethod
-    def from_npy(cls, X_path, y_path, *, rows_per_chunk=1 << 16, sample_weight_path=None):
-        """Chunks of ``.npy`` files read with plain file reads (no memory map).
+    def from_npy(cls, X_path, y_path, *, rows_per_chunk=1 << 16, sample_weight_path=None,
+                 memory_map=False):
+        """Chunks of ``.npy`` files, read with plain file reads or through memory maps.
 
-        The process holds one chunk of ``rows_per_chunk`` rows at a time, whatever the
-        file size, and its address space does not grow with the file.
+        With plain reads (the default) the process holds one chunk of ``rows_per_chunk``
+        rows at a time, whatever the file size, and its address space does not grow with
+        the file. With ``memory_map=True`` the chunks are row ranges of the files opened
+        with ``np.load(path, mmap_mode="r")``: the kernels read the mapped pages in place
+        (page cache, shared with other processes and evictable, not the process's own
+        memory); the address space holds the whole file, but what the fit allocates is
+        one chunk's encoded labels and the model, whatever the file size. Passing the
+        memory-mapped arrays themselves to ``fit`` works too, as in-memory arrays: the
+        fit then holds the labels and their encoding for all rows.
 
         Parameters
         ----------
@@ -180,6 +188,7 @@ class Chunks:
         y_path : str or path-like, a 1-D ``.npy`` file (n,) of labels
         rows_per_chunk : int >= 1, default=65536
         sample_weight_path : str or path-like, optional, a 1-D ``.npy`` file (n,)
+        memory_map : bool, default=False
 
         Returns
         -------
@@ -216,6 +225,14 @@ class Chunks:
         for path, (shape, _, _) in zip(paths[1:], headers[1:]):
             if len(shape) != 1 or shape[0] != n:
                 raise ValueError(f"{path}: expected shape ({n},) (one entry per row of X), got {shape}")
+
+        if memory_map:
+            def read():
+                arrays = [np.load(path, mmap_mode="r") for path in paths]
+                for start in range(0, n, rows_per_chunk):
+                    yield tuple(a[start:start + rows_per_chunk] for a in arrays)
+
+            return cls(read)
 
         def read():
             files = [open(path, "rb") for path in paths]

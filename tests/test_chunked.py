@@ -104,6 +104,12 @@ def test_npy_files_read_in_chunks_and_memory_map(tmp_path):
     chunks = flr.Chunks.from_npy(tmp_path / "X.npy", tmp_path / "y.npy", rows_per_chunk=1000,
                                  sample_weight_path=tmp_path / "sw.npy")
     assert_same_model(flr.LogisticRegression(tol=TOL).fit(chunks), expected)
+    mapped = flr.Chunks.from_npy(tmp_path / "X.npy", tmp_path / "y.npy", rows_per_chunk=1000,
+                                 sample_weight_path=tmp_path / "sw.npy", memory_map=True)
+    first = next(iter(mapped))
+    assert all(isinstance(a, np.memmap) for a in first)  # views of the maps, not reads
+    assert first[0].shape == (1000, X.shape[1])
+    assert_same_model(flr.LogisticRegression(tol=TOL).fit(mapped), expected)
     X_map = np.load(tmp_path / "X.npy", mmap_mode="r")
     y_map = np.load(tmp_path / "y.npy", mmap_mode="r")
     assert_same_model(flr.LogisticRegression(tol=TOL).fit(X_map, y_map, sample_weight=sw), expected)
