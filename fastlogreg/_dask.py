@@ -111,6 +111,11 @@ def _apply_each(fn, args, *chunks):
     return [fn(chunk, *args) for chunk in chunks]
 
 
+def _placement(worker):
+    """``submit`` options placing a task on ``worker`` when possible (None: anywhere)."""
+    return {} if worker is None else {"workers": [worker], "allow_other_workers": True}
+
+
 def _usable_cores():
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
@@ -184,8 +189,7 @@ class DaskSource(_Source):
                 if self._groups is None:
                     self._groups = self._chunks_by_worker()
                 tasks = [self.client.submit(_apply_each, fn, args, *[self.futures[k] for k in chunks],
-                                            workers=None if worker is None else [worker],
-                                            allow_other_workers=True, pure=False)
+                                            pure=False, **_placement(worker))
                          for worker, chunks in self._groups]
                 results = [None] * self.n_chunks
                 for (_, chunks), values in zip(self._groups, self.client.gather(tasks)):

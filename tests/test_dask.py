@@ -129,6 +129,23 @@ def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch):
     assert_same_model(got, expected)
 
 
+def test_chunks_held_nowhere_yet_are_evaluated_anywhere(client, monkeypatch):
+    """An evaluation's tasks go to the workers holding the chunks; chunks not held
+    anywhere (being recomputed after a worker died) go in one task the scheduler places."""
+    X, y, sw = _data(2)
+    expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
+    looked_up = []
+
+    def held_nowhere(self, futures=None, **kwargs):
+        looked_up.append(len(futures))
+        return {}
+
+    monkeypatch.setattr(type(client), "who_has", held_nowhere)
+    got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
+    assert looked_up  # the evaluations asked where the chunks are
+    assert_same_model(got, expected)
+
+
 def test_a_worker_killed_during_the_fit_is_survived(client, monkeypatch):
     """The second evaluation of the objective kills the worker holding chunk 0; its chunks
     are recomputed on the workers left (the nanny restarts the killed one) and the fit
