@@ -106,7 +106,7 @@ def _unique_labels(y):
     """Sorted distinct labels, without an n-sized sort for numeric labels.
 
     Integer and bool labels spanning a small range are counted (``np.bincount`` block
-    by block: 2 ms for 500,000 labels, against 26 ms for the blocked ``np.unique``).
+    by block, a linear pass) instead of sorted.
     """
     n = y.shape[0]
     if y.dtype.kind in "biu" and n > _LABEL_BLOCK:
@@ -135,9 +135,13 @@ def _encode_labels(y, classes):
     example = None
     for rows in _label_blocks(y.shape[0]):
         block = y[rows]
-        index = np.searchsorted(classes, block)
-        np.minimum(index, len(classes) - 1, out=index)
-        bad = classes[index] != block
+        if binary:  # two comparisons instead of a binary search per label
+            index = block == classes[1]
+            bad = ~(index | (block == classes[0]))
+        else:
+            index = np.searchsorted(classes, block)
+            np.minimum(index, len(classes) - 1, out=index)
+            bad = classes[index] != block
         if np.any(bad):
             unknown += int(np.count_nonzero(bad))
             example = block[bad][0] if example is None else example
