@@ -22,7 +22,9 @@ Lin, "newGLMNET", JMLR 13, 2012):
 3. the Hessian of ``f`` restricted to the working set, ``X_A^T D X_A / sum(sw)`` (softmax:
    the blocks ``X_A^T diag(sw p_k (delta_kl - p_l)) X_A``), formed from a row sample of
    ``X`` (every ``stride``-th row, as the "newton" solver's Hessian sample;
-   :func:`~fastlogreg.solvers.hessian_sample_stride`) in row blocks;
+   :func:`~fastlogreg.solvers.hessian_sample_stride`) in row blocks; for CSR X of two
+   classes, by the pairwise products of each row's entries in the working set
+   (:func:`_csr_gram`: ``k^2 / 2`` updates for a row with ``k`` of them);
 4. coordinate descent with soft-thresholding on the quadratic model
    ``g.d + d^T H d / 2 + lambda_1 ||w + d||_1`` (:func:`coordinate_descent`), which
    puts exact zeros where the model's minimiser has them;
@@ -40,6 +42,7 @@ the stopping test are always exact, so the optimum does not depend on the sample
 
 import math
 
+import numba
 import numpy as np
 
 from .solvers import SolverResult, _Printer, hessian_sample_stride
@@ -109,12 +112,72 @@ def _cd_body(G, g, u, w, penalized, l1, tol, max_sweeps):
     return sweeps
 
 
-try:  # a scalar loop: compiled, ~100x faster than in Python
-    import numba
+def _csr_gram_rows(data, indices, indptr, h, position, intercept, G, lo, hi):
+    """The upper triangle of ``X_A^T diag(h) X_A`` over rows ``[lo, hi)`` of a CSR block,
+    added to ``G`` (see :func:`_csr_gram`)."""
+    last = G.shape[0] - 1
+    longest = 0
+    for i in range(lo, hi):
+        longest = max(longest, indptr[i + 1] - indptr[i])
+    slots = np.empty(longest, dtype=np.int64)
+    values = np.empty(longest)
+    for i in range(lo, hi):
+        hi_weight = h[i]
+        if hi_weight == 0.0:
+            continue
+        k = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            q = position[indices[p]]
+            if q >= 0:
+                slots[k] = q
+                values[k] = data[p]
+                k += 1
+        for a in range(k):
+            va = hi_weight * values[a]
+            qa = slots[a]
+            for c in range(k):
+                qc = slots[c]
+                if qc >= qa:  # the upper triangle (a row's slots need not be sorted)
+                    G[qa, qc] += va * values[c]
+            if intercept:
+                G[qa, last] += va
+        if intercept:
+            G[last, last] += hi_weight
 
-    _cd_body = numba.njit(cache=True, nogil=True, error_model="numpy")(_cd_body)
-except ImportError:  # pragma: no cover - numba is a dependency
-    pass
+
+def _csr_gram(data, indices, indptr, h, position, intercept, G, n_threads):
+    """``G += X_A^T diag(h) X_A`` for a CSR block, with ``X_A`` its columns ``j`` of
+    ``position[j] >= 0`` in that order, then (``intercept``) a column of ones.
+
+    Each row's entries in A are gathered once and their pairwise products added to an
+    upper triangle (``k (k + 1) / 2`` updates for a row with ``k`` entries in A). The rows
+    are split into ``n_threads`` chunks, each on a Python thread (the compiled loop
+    releases the GIL) with a triangle of its own; the triangles are added in chunk order
+    and mirrored, so the result does not depend on the threads' timing.
+    """
+    n = indptr.shape[0] - 1
+    n_threads = max(1, min(n_threads, n))
+    parts = np.zeros((n_threads,) + G.shape)
+    bounds = [(n * t // n_threads, n * (t + 1) // n_threads) for t in range(n_threads)]
+
+    def run(t):
+        _csr_gram_rows(data, indices, indptr, h, position, intercept, parts[t], *bounds[t])
+
+    if n_threads == 1:
+        run(0)
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(run, range(n_threads)))
+    upper = parts.sum(axis=0) if n_threads > 1 else parts[0]
+    G += upper
+    G += np.triu(upper, 1).T
+
+
+# scalar loops: compiled, ~100x faster than in Python
+_cd_body = numba.njit(cache=True, nogil=True, error_model="numpy")(_cd_body)
+_csr_gram_rows = numba.njit(cache=True, nogil=True, error_model="numpy")(_csr_gram_rows)
 
 
 def coordinate_descent(G, g, w, penalized, l1, tol, max_sweeps=MAX_SWEEPS):
@@ -222,6 +285,15 @@ class HessianModel:
             h = _second_derivative_probit(z, self.target[rows])
         return h if sw is None else h * sw
 
+    def _add_csr_binary(self, G, h, position):
+        """``G += X_A^T diag(h) X_A`` over all rows of a CSR X of the binary model (``h``: the
+        rows' weighted second derivatives), without forming ``X_A``."""
+        from ._problems import _threads_for
+
+        X = self.design
+        _csr_gram(X.data, X.indices, X.indptr, h, position,
+                  bool(self.obj.fit_intercept), G, _threads_for(X))
+
     def _add_sparse(self, G, XA, Z, sw, K, cols, rows):
         """``G += X_A^T D X_A`` for a CSR block (softmax: every pair of class blocks)."""
         from scipy import sparse
@@ -269,10 +341,16 @@ class HessianModel:
         m = features.shape[0]
         cols = m + int(obj.fit_intercept)
         G = np.zeros((K * cols, K * cols))
+        csr_binary = K == 1 and self.design.is_sparse
+        if csr_binary:  # the rows' weights first, then one pass over the entries
+            h = np.empty(self.design.shape[0])
         for rows, block in self.design.row_blocks():
             Z = block @ W.T  # (nb, K), float64 (W is)
             Z = np.asarray(Z, dtype=np.float64) + np.asarray(b, dtype=np.float64)
             sw = None if self.sw is None else self.sw[rows]
+            if csr_binary:
+                h[rows] = self._row_weights(Z, sw, rows)
+                continue
             XA = block[:, features]
             if hasattr(XA, "toarray"):  # CSR block: sparse products cost nnz^2 / n, not m^2 n
                 self._add_sparse(G, XA, Z, sw, K, cols, rows)
@@ -298,6 +376,10 @@ class HessianModel:
                 U = (P[:, :, None] * XA[:, None, :]).reshape(XA.shape[0], K * cols)
                 Uw = U if sw is None else U * sw[:, None]
                 G -= U.T @ Uw
+        if csr_binary:
+            position = np.full(d, -1, dtype=np.int64)
+            position[features] = np.arange(m)
+            self._add_csr_binary(G, h, position)
         G /= self.weight_sum
         coef_index = (np.arange(K)[:, None] * d + features[None, :])
         if obj.fit_intercept:

@@ -157,6 +157,40 @@ def test_l1_sparse_input_matches_dense(n_classes):
     np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_csr_hessian_on_working_set_equals_dense(dtype, link, fit_intercept, n_threads, restore_backend_state):
+    """The prox-newton model's Hessian on CSR X (pairwise products of each row's entries in
+    the working set) against the dense formula, with unsorted column indices and a column
+    repeated within a row (repeats add up, as in the densified matrix)."""
+    import fastlogreg
+    from fastlogreg import _proximal, solvers
+    from fastlogreg._problems import BinaryProblem
+
+    rng = np.random.default_rng(5)
+    X = sparse.random(700, 60, density=0.1, format="csr", random_state=5, data_rvs=rng.standard_normal)
+    first = slice(X.indptr[0], X.indptr[1])
+    X.indices[first] = X.indices[first][::-1].copy()
+    X.indices[X.indptr[0]] = X.indices[X.indptr[0] + 1]
+    X.has_sorted_indices = False
+    X = X.astype(dtype)
+    y = (rng.random(700) < 0.5).astype(float)
+    sw = rng.random(700)
+    fastlogreg.set_num_threads(n_threads)
+    features = np.union1d(rng.choice(60, 20, replace=False), [X.indices[0]])
+    theta = rng.standard_normal(60 + fit_intercept) * 0.3
+    matrices = []
+    for A in (X, X.toarray()):
+        obj = solvers.Objective(BinaryProblem(A, y, sw, link=link), 0.01, fit_intercept)
+        matrices.append(_proximal.HessianModel(obj, stride=1).matrix(theta, features))
+    (G, index), (G_dense, index_dense) = matrices
+    np.testing.assert_array_equal(index, index_dense)
+    np.testing.assert_array_equal(G, G.T)
+    np.testing.assert_allclose(G, G_dense, rtol=0, atol=1e-13 * np.max(np.abs(G_dense)))
+
+
 def test_l1_float32_keeps_dtype():
     X, y, _ = _planted_sparse(seed=3)
     model = LogisticRegression(C=0.1, penalty="l1", backend="numpy").fit(X.astype(np.float32), y)
