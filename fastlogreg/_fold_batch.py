@@ -61,6 +61,7 @@ class FoldBatch:
         self._requests = {}  # fold -> (fn, args)
         self._answers = {}  # fold -> (ok, value)
         self._running = set()
+        self._cancelled = False
 
     def source(self, f):
         """The :class:`FoldSource` of fold ``f`` (to build its Objective)."""
@@ -72,8 +73,10 @@ class FoldBatch:
         with self._cond:
             self._requests[f] = (fn, args)
             self._cond.notify_all()
-            while f not in self._answers:
+            while f not in self._answers and not self._cancelled:
                 self._cond.wait()
+            if f not in self._answers:
+                raise RuntimeError("the side-by-side fits were interrupted")
             ok, value = self._answers.pop(f)
         if not ok:
             raise value
@@ -103,13 +106,19 @@ class FoldBatch:
                    for f in range(len(jobs))]
         for thread in threads:
             thread.start()
-        with self._cond:
-            while self._running:
-                # every fold still running is waiting for an answer: serve them all
-                while self._running and not self._running <= set(self._requests):
-                    self._cond.wait()
-                if self._running:
-                    self._serve()
+        try:
+            with self._cond:
+                while self._running:
+                    # every fold still running is waiting for an answer: serve them all
+                    while self._running and not self._running <= set(self._requests):
+                        self._cond.wait()
+                    if self._running:
+                        self._serve()
+        except BaseException:  # KeyboardInterrupt: release the folds' threads, which then end
+            with self._cond:
+                self._cancelled = True
+                self._cond.notify_all()
+            raise
         for thread in threads:
             thread.join()
         if errors:

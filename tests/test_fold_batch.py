@@ -160,3 +160,28 @@ def test_an_error_in_the_batched_pass_reaches_the_caller(fast_backend, monkeypat
     monkeypatch.setattr(_fold_batch.FoldBatch, "_loss_grad_all", failing)
     with pytest.raises(MemoryError, match="no memory for the folds' pass"):
         LogisticRegressionCV(Cs=3, cv=3, backend=fast_backend).fit(X, y)
+
+
+def test_an_interrupted_run_releases_the_fold_threads(fast_backend, monkeypatch):
+    """Ctrl-C on the main thread while it serves the folds: the interrupt reaches the
+    caller and every fold's thread ends instead of waiting for an answer forever."""
+    import threading
+
+    X, y = _planted(n=800)
+    calls = []
+
+    def interrupted(self, batched):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, batched)
+
+    original = _fold_batch.FoldBatch._loss_grad_all
+    before = threading.active_count()
+    monkeypatch.setattr(_fold_batch.FoldBatch, "_loss_grad_all", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        LogisticRegressionCV(Cs=3, cv=3, backend=fast_backend).fit(X, y)
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.daemon:
+            thread.join(timeout=10)
+    assert threading.active_count() <= before
