@@ -161,7 +161,8 @@ def test_l1_sparse_input_matches_dense(n_classes):
 @pytest.mark.parametrize("link", ["logit", "probit"])
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_csr_hessian_on_working_set_equals_dense(dtype, link, fit_intercept, n_threads, restore_backend_state):
+def test_csr_hessian_on_working_set_equals_dense(dtype, link, fit_intercept, n_threads,
+                                                 restore_backend_state):
     """The prox-newton model's Hessian on CSR X (pairwise products of each row's entries in
     the working set) against the dense formula, with unsorted column indices and a column
     repeated within a row (repeats add up, as in the densified matrix)."""
