@@ -436,14 +436,19 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         """Run ``solver`` on ``obj`` from ``theta0`` and store the model; ``start`` is the
         ``time.perf_counter()`` that ``fit_time_`` counts from."""
         if solver == "prox-newton":
+            # a warm start from a stronger L1 penalty (a path walked by the caller) screens
+            # by the sequential strong rule, as LogisticRegressionCV's paths do
+            previous = getattr(self, "_fitted_l1", None) if self.warm_start else None
             result = _proximal.minimize(obj, theta0, l1=l1, tol=float(self.tol),
-                                        max_iter=int(self.max_iter), verbose=self.verbose)
+                                        max_iter=int(self.max_iter), verbose=self.verbose,
+                                        screen_l1=previous if previous is not None and previous > l1 else None)
         else:
             result = solvers.minimize(
                 obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
                 verbose=self.verbose, random_state=self.random_state,
             )
         self._store(obj, result, solver, l1=l1)
+        self._fitted_l1 = l1
         self.fit_time_ = time.perf_counter() - start
         for attr in ("_sgd_state", "_rng"):
             self.__dict__.pop(attr, None)

@@ -289,3 +289,31 @@ def test_save_load_keeps_penalty_and_class_weight(tmp_path):
     assert loaded.get_params()["class_weight"] == {0: 2.0}
     assert loaded.penalty == "elasticnet" and loaded.l1_ratio == 0.5
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_warm_started_l1_path_screens_and_reaches_each_optimum(monkeypatch):
+    """A path walked with warm_start=True (C growing) starts each point's working set by
+    the strong rule from the previous point's penalty; every point still reaches the
+    optimum of a cold fit (the exact gradient lets a wrongly screened feature back in)."""
+    from fastlogreg import _proximal
+
+    X, y, _ = _planted_sparse(seed=4)
+    screens = []
+    original = _proximal.prox_newton
+
+    def recording(obj, theta0, **kwargs):
+        screens.append((kwargs.get("screen_l1"), kwargs["l1"]))
+        return original(obj, theta0, **kwargs)
+
+    monkeypatch.setattr(_proximal, "prox_newton", recording)
+    warm = LogisticRegression(penalty="l1", warm_start=True, tol=1e-10, backend="numpy")
+    for C in (0.02, 0.05, 0.2):
+        warm.set_params(C=C).fit(X, y)
+        cold = LogisticRegression(penalty="l1", C=C, tol=1e-10, backend="numpy").fit(X, y)
+        np.testing.assert_array_equal(warm.coef_ != 0, cold.coef_ != 0)
+        np.testing.assert_allclose(warm.coef_, cold.coef_, rtol=0, atol=1e-7)
+    warm_screens = screens[0::2]
+    assert warm_screens[0][0] is None  # the first point has no previous penalty
+    assert all(screen == previous_l1 and screen > l1 for (screen, l1), (_, previous_l1)
+               in zip(warm_screens[1:], warm_screens[:-1]))
+    assert all(screen is None for screen, _ in screens[1::2])  # cold fits never screen
