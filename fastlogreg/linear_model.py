@@ -439,9 +439,10 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
             # a warm start from a stronger L1 penalty (a path walked by the caller) screens
             # by the sequential strong rule, as LogisticRegressionCV's paths do
             previous = getattr(self, "_fitted_l1", None) if self.warm_start else None
+            screen = previous if previous is not None and previous > l1 else None
             result = _proximal.minimize(obj, theta0, l1=l1, tol=float(self.tol),
                                         max_iter=int(self.max_iter), verbose=self.verbose,
-                                        screen_l1=previous if previous is not None and previous > l1 else None)
+                                        screen_l1=screen)
         else:
             result = solvers.minimize(
                 obj, theta0, solver, tol=float(self.tol), max_iter=int(self.max_iter),
