@@ -49,6 +49,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
+from fastlogreg.benchmarks.paths import make_binary  # noqa: E402  (after the path)
+
 C = 1.0
 TOL = 1e-8
 OBJECTIVE_RTOL = 1e-8
@@ -61,20 +63,6 @@ PAUSE_SECONDS = 0.25
 
 
 # ----------------------------------------------------------------------------- data
-def make_binary(n, d, seed=0, dtype=np.float64):
-    rng = np.random.default_rng(seed)
-    X = np.empty((n, d), dtype=dtype)
-    y = np.empty(n, dtype=np.int64)
-    w = rng.standard_normal(d) / np.sqrt(d) * 2.0
-    step = 1 << 16
-    for start in range(0, n, step):
-        block = rng.standard_normal((min(step, n - start), d))
-        X[start:start + step] = block
-        z = block @ w + 0.5
-        y[start:start + step] = rng.random(block.shape[0]) < 1.0 / (1.0 + np.exp(-z))
-    return X, y
-
-
 def make_multinomial(n, d, n_classes, seed=0, dtype=np.float64):
     rng = np.random.default_rng(seed)
     X = np.empty((n, d), dtype=dtype)
