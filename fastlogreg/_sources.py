@@ -23,8 +23,6 @@ The sources here: :class:`ProblemSource` (one in-memory problem: the default fit
 """
 
 import os
-import queue
-import threading
 
 import numpy as np
 
@@ -113,8 +111,7 @@ class Chunks:
 
     Pass an instance as ``X`` to :meth:`fastlogreg.LogisticRegression.fit` (without ``y``):
     the full-batch solvers ("lbfgs", "newton") read the chunks once per evaluation of the
-    objective, so only a few chunks (and the model) need to be in memory: a callable's
-    chunks are read on a thread of their own, one chunk ahead of the kernels. A first pass
+    objective, so only one chunk (and the model) needs to be in memory. A first pass
     discovers the labels and checks every chunk (NaN and inf, rows of X and y that
     disagree, negative weights); the chunks must then be the same at every pass.
 
@@ -277,61 +274,17 @@ def _read_rows(f, header, start, stop):
     return out
 
 
-def read_ahead(chunks):
-    """Iterate over ``chunks`` with the next chunk read on a thread of its own while the
-    caller works on the current one, so that reading (file reads release the GIL) and the
-    kernels overlap. At most three chunks are held: the caller's, one waiting, one being
-    read. An exception of the reader is raised here; when the caller stops early, the
-    reader stops after its current chunk and the chunks' iterator is closed."""
-    items = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def read():
-        iterator = iter(chunks)
-        try:
-            for chunk in iterator:
-                items.put((True, chunk))
-                if stop.is_set():
-                    return
-            items.put((True, stop))  # the end
-        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
-            items.put((False, exc))
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    try:
-        while True:
-            ok, value = items.get()
-            if not ok:
-                raise value
-            if value is stop:
-                return
-            yield value
-    finally:
-        stop.set()
-        while reader.is_alive():  # unblock a reader waiting to hand over a chunk
-            try:
-                items.get(timeout=0.01)
-            except queue.Empty:
-                pass
-
-
 def scan(chunks):
     """One pass of :func:`fastlogreg._chunks.scan_chunk` over ``chunks``, merged."""
     scans = []
-    for k, chunk in enumerate(read_ahead(chunks)):
+    for k, chunk in enumerate(chunks):
         X, y, sw = _chunks.split_chunk(chunk, k)
         scans.append(_chunks.scan_chunk(X, y, sw, k))
     return _chunks.merge_scans(scans)
 
 
 class StreamSource(_Source):
-    """A :class:`Chunks` stream, each chunk read and built again at every pass, the next
-    chunk read ahead while the kernels work on the current one (:func:`read_ahead`).
+    """A :class:`Chunks` stream, each chunk read and built again at every pass.
 
     Parameters
     ----------
@@ -351,7 +304,7 @@ class StreamSource(_Source):
 
     def _problems(self):
         count = 0
-        for k, chunk in enumerate(read_ahead(self.chunks)):
+        for k, chunk in enumerate(self.chunks):
             X, y, sw = _chunks.split_chunk(chunk, k)
             problem = _chunks.build_chunk(X, y, sw, self.classes, self.link, k)
             if k >= self.n_chunks or problem.n_samples != self.info["n_rows"][k]:

@@ -6,9 +6,6 @@ tol where both fits are that close to the optimum). The objective itself is chec
 against the loss written out in NumPy/SciPy here.
 """
 
-import threading
-import time
-
 import numpy as np
 import pytest
 from scipy import sparse, special
@@ -193,53 +190,3 @@ def test_chunked_data_refuses_what_needs_the_rows_in_memory(params, message):
     X, y, _ = planted_classes(2, n=400)
     with pytest.raises(ValueError, match=message):
         flr.LogisticRegression(**params).fit(flr.Chunks(_pieces(X, y, None, [200, 200])))
-
-
-def test_read_ahead_keeps_order_and_at_most_two_chunks_ahead():
-    from fastlogreg._sources import read_ahead
-
-    produced = []
-
-    def chunks():
-        for k in range(20):
-            produced.append(k)
-            yield k
-
-    seen = []
-    for k in read_ahead(chunks()):
-        time.sleep(0.002)  # let the reader run ahead as far as it can
-        assert len(produced) - len(seen) <= 3  # this one, one waiting, one being read
-        seen.append(k)
-    assert seen == list(range(20))
-
-
-def test_read_ahead_raises_the_readers_error_and_closes_on_early_stop():
-    from fastlogreg._sources import read_ahead
-
-    def failing():
-        yield 0
-        raise OSError("disk gone")
-
-    with pytest.raises(OSError, match="disk gone"):
-        list(read_ahead(failing()))
-
-    closed = threading.Event()
-
-    def endless():
-        try:
-            k = 0
-            while True:
-                yield k
-                k += 1
-        finally:
-            closed.set()
-
-    before = threading.active_count()
-    for k in read_ahead(endless()):
-        if k == 3:
-            break
-    assert closed.wait(5)  # the reader stopped and closed the source's iterator
-    deadline = time.time() + 5
-    while threading.active_count() > before and time.time() < deadline:
-        time.sleep(0.01)
-    assert threading.active_count() <= before
