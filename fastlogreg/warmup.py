@@ -8,7 +8,8 @@ specialisations that the public functions and :class:`fastlogreg.LogisticRegress
 use on C-contiguous data; ``fortran=True`` adds the fused and Hessian-vector kernels on
 Fortran-ordered ``X`` (what ``validate_data`` keeps from, e.g., a pandas DataFrame).
 The CSR kernels (``<kernel>_csr``) are called directly on the backend, with int32 and
-int64 indices for each data dtype.
+int64 indices for each data dtype, and so are the Numba loops of the solvers
+(``LogisticRegressionCV``'s side-by-side folds, the L1 solver's Hessian on CSR X).
 
 The C backend is compiled when the package is built and needs no warm-up.
 """
@@ -87,6 +88,29 @@ def _csr(dtype, backend, fortran):
                                   n_threads)
 
 
+def _solver_kernels(dtype, backend, fortran):
+    """The Numba loops the estimators call besides a backend's kernels (whatever the
+    backend): LogisticRegressionCV's side-by-side folds and the L1 solver's Hessian on CSR
+    X. Compiled only for ``backend="numba"``, the backend that compiles."""
+    if backend != "numba":
+        return
+    from ._proximal import _csr_gram
+    from .backends.numba_kernels import folds
+    from .backends.numba_kernels.fused import LOGIT, PROBIT
+
+    X = _design(dtype, False)
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    weights = np.ones((2, 4))
+    W, B = np.zeros((2, 3)), np.zeros(2)
+    for link in (LOGIT, PROBIT):
+        folds.binary_folds_loss_grad(link, X, y, weights, np.ones(2, dtype=bool), W, B, np.empty(2),
+                                     np.empty((2, 3)), np.empty(2), _backend.get_num_threads())
+    data = np.array([0.5, -1.0, 2.0], dtype=dtype)
+    for itype in (np.int32, np.int64):
+        _csr_gram(data, np.array([0, 2, 1], dtype=itype), np.array([0, 2, 3], dtype=itype),
+                  np.ones(2), np.arange(3), True, np.zeros((4, 4)), 1)
+
+
 # (name, function): one line of output per group and dtype.
 GROUPS = (
     ("elementwise (sigmoid, log_sigmoid, log_ndtr, binary_cross_entropy)", _elementwise),
@@ -94,6 +118,7 @@ GROUPS = (
     ("binary fused (logistic/probit_loss_grad, logistic_hessp)", _binary),
     ("softmax fused (softmax_loss_grad, softmax_hessp)", _softmax),
     ("CSR (the five <kernel>_csr; int32 and int64 indices)", _csr),
+    ("solver loops (CV folds side by side, the L1 solver's CSR Hessian)", _solver_kernels),
 )
 
 
