@@ -164,7 +164,7 @@ class FoldBatch:
         n_threads = _threads_for(self.design)
         numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
         kernels.binary_folds_loss_grad(_LINKS[self.link], self.design.X, self.target, self.weights,
-                                       active, W, B, loss, grad_w, grad_b, n_threads)
+                                       active, (W, B), (loss, grad_w, grad_b), n_threads)
         return {f: (True, [np.concatenate([[loss[f]], grad_w[f], [grad_b[f]]])]) for f in batched}
 
 

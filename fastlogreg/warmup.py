@@ -103,8 +103,9 @@ def _solver_kernels(dtype, backend, fortran):
     weights = np.ones((2, 4))
     W, B = np.zeros((2, 3)), np.zeros(2)
     for link in (LOGIT, PROBIT):
-        folds.binary_folds_loss_grad(link, X, y, weights, np.ones(2, dtype=bool), W, B, np.empty(2),
-                                     np.empty((2, 3)), np.empty(2), _backend.get_num_threads())
+        folds.binary_folds_loss_grad(link, X, y, weights, np.ones(2, dtype=bool), (W, B),
+                                     (np.empty(2), np.empty((2, 3)), np.empty(2)),
+                                     _backend.get_num_threads())
     data = np.array([0.5, -1.0, 2.0], dtype=dtype)
     for itype in (np.int32, np.int64):
         _csr_gram(data, np.array([0, 2, 1], dtype=itype), np.array([0, 2, 3], dtype=itype),

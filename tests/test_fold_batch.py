@@ -49,7 +49,7 @@ def test_kernel_equals_the_reference_per_fold(dtype, link, n_folds, n_threads):
     grad_w = np.full((n_folds, d), -7.0)
     grad_b = np.full(n_folds, -7.0)
     fold_kernels.binary_folds_loss_grad(LOGIT if link == "logit" else PROBIT, X, y, weights, active,
-                                        W, B, loss, grad_w, grad_b, n_threads)
+                                        (W, B), (loss, grad_w, grad_b), n_threads)
     reference = flr.logistic_loss_grad if link == "logit" else flr.probit_loss_grad
     for f in range(n_folds):
         if not active[f]:  # left as they were

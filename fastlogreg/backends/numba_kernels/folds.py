@@ -31,10 +31,17 @@ from .probit import probit_pointwise
 
 
 @jit_block
-def _folds_chunk(link, X, y, fold_weights, offset, active, W, B, G, loss, grad_b, Zt, gb_unused):
-    """Add the partial sums of rows ``X`` (global rows ``offset + i``) to ``loss[f]``,
-    ``grad_b[f]`` and ``G[f]`` for every fold with ``active[f]``. ``W``, ``B``, ``G`` and
-    ``Zt`` have a multiple of CLASS_TILE rows; the rows past the folds are zero."""
+def _folds_chunk(link, rows_of, active, models, sums, scratch):
+    """Add the partial sums of a chunk's rows to ``loss[f]``, ``grad_b[f]`` and ``G[f]`` for
+    every fold with ``active[f]``. ``rows_of = (X, y, fold_weights, offset)``: the chunk's
+    rows, their targets, every row's fold weights and the chunk's first global row;
+    ``models = (W, B)``, ``sums = (G, loss, grad_b)``, ``scratch = (Zt, gb_unused)``. ``W``,
+    ``B``, ``G`` and ``Zt`` have a multiple of CLASS_TILE rows; the rows past the folds
+    are zero."""
+    X, y, fold_weights, offset = rows_of
+    W, B = models
+    G, loss, grad_b = sums
+    Zt, gb_unused = scratch
     n = X.shape[0]
     rows = Zt.shape[1]
     F = active.shape[0]
@@ -63,7 +70,7 @@ def _folds_chunk(link, X, y, fold_weights, offset, active, W, B, G, loss, grad_b
 
 
 @jit_fused
-def binary_folds_loss_grad(link, X, y, fold_weights, active, W, B, loss, grad_w, grad_b, n_threads):
+def binary_folds_loss_grad(link, X, y, fold_weights, active, models, out, n_threads):
     """Partial sums of the binary objective of every active fold, in one pass over X.
 
     Parameters
@@ -73,12 +80,14 @@ def binary_folds_loss_grad(link, X, y, fold_weights, active, W, B, loss, grad_w,
     y : (n,) float64, targets in [0, 1]
     fold_weights : (F, n) float64, C-contiguous; row f is fold f's sample weights
     active : (F,) bool; the folds to compute (the others' outputs are left unchanged)
-    W : (F, d) float64, B : (F,) float64, the folds' models
-    loss, grad_b : (F,) float64, grad_w : (F, d) float64
-        Outputs: ``sum_i fold_weights[f, i] l_i``, ``sum_i fold_weights[f, i] r_i`` and
-        ``sum_i fold_weights[f, i] r_i x_i`` for each active fold.
+    models : tuple ``(W, B)``, the folds' models: W (F, d) float64, B (F,) float64
+    out : tuple ``(loss, grad_w, grad_b)``, float64 (F,), (F, d) and (F,)
+        Receive ``sum_i fold_weights[f, i] l_i``, ``sum_i fold_weights[f, i] r_i x_i`` and
+        ``sum_i fold_weights[f, i] r_i`` for each active fold.
     n_threads : int, static row chunks (their partials are added in chunk order)
     """
+    W, B = models
+    loss, grad_w, grad_b = out
     n, d = X.shape
     F = W.shape[0]
     Fp = (F + CLASS_TILE - 1) // CLASS_TILE * CLASS_TILE
@@ -97,8 +106,8 @@ def binary_folds_loss_grad(link, X, y, fold_weights, active, W, B, loss, grad_w,
         hi = n * (c + 1) // n_threads
         Zt = np.empty((Fp, rows))
         gb_unused = np.zeros(Fp)
-        _folds_chunk(link, X[lo:hi], y[lo:hi], fold_weights, lo, active, Wp, Bp,
-                     chunk_grad[c], chunk_loss[c], chunk_grad_b[c], Zt, gb_unused)
+        _folds_chunk(link, (X[lo:hi], y[lo:hi], fold_weights, lo), active, (Wp, Bp),
+                     (chunk_grad[c], chunk_loss[c], chunk_grad_b[c]), (Zt, gb_unused))
     for f in range(F):
         if not active[f]:
             continue
