@@ -308,6 +308,19 @@ def _optional(module):
         return None
 
 
+def _with_threads(n_threads, fn):
+    """``fn`` run with fastlogreg's kernel threads set to ``n_threads`` (restored after)."""
+    @functools.wraps(fn)
+    def run():
+        previous = _backend.get_num_threads()
+        _backend.set_num_threads(n_threads)
+        try:
+            return fn()
+        finally:
+            _backend.set_num_threads(previous)
+    return run
+
+
 def _rng(case):
     # A seed from the case's identity (not hash(): string hashing changes per process);
     # the dense cases' identity (and so their data) is that of before the sparse fields.
@@ -734,16 +747,10 @@ def _build_fit(case, n_threads, backends, comparisons):
         from ..linear_model import LogisticRegression
 
         def run():
-            previous = _backend.get_num_threads()
-            _backend.set_num_threads(n_threads)
-            try:
-                model = LogisticRegression(C=1.0, tol=FIT_TOL, max_iter=10_000,
-                                           fit_intercept=case.fit_intercept, backend=backend)
-                model.fit(X, y)
-            finally:
-                _backend.set_num_threads(previous)
-            return _fit_result(model)
-        return run
+            model = LogisticRegression(C=1.0, tol=FIT_TOL, max_iter=10_000,
+                                       fit_intercept=case.fit_intercept, backend=backend)
+            return _fit_result(model.fit(X, y))
+        return _with_threads(n_threads, run)
 
     comps = _sklearn_fit(X, y, case.fit_intercept) if comparisons else {}
     impls = {name: make(name) for name in backends}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cases import _optional, _with_threads
 from .paths import make_binary
 
 N_WORKERS = 2
@@ -29,12 +30,7 @@ WARMUP_ROWS = 10_000
 
 def available():
     """True when ``dask.array`` and ``distributed`` import (the ``[dask]`` extra)."""
-    try:
-        import dask.array  # noqa: F401
-        import distributed  # noqa: F401
-    except Exception:
-        return False
-    return True
+    return _optional("dask.array") is not None and _optional("distributed") is not None
 
 
 def make_data(n, d, seed=0):
@@ -105,14 +101,6 @@ def dask_ml_fit(Xd, yd, C, tol, max_iter=10_000):
     return model
 
 
-def _dask_ml_available():
-    try:
-        import dask_ml.linear_model  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
 def build(case, n_threads, backends, comparisons, chunks):
     """The ``"dask"`` case: binary :func:`make_data` of ``case.shape`` in ``chunks`` row chunks
     on a :func:`local_cluster` started here and closed by ``Prepared.close``.
@@ -127,7 +115,6 @@ def build(case, n_threads, backends, comparisons, chunks):
     import functools
 
     from .cases import FIT_TOL, Prepared, _fit_objective, _fit_result
-    from .paths import _with_threads
 
     n, d = case.shape
     X, y = make_data(n, d)
@@ -152,7 +139,7 @@ def build(case, n_threads, backends, comparisons, chunks):
         fastlogreg_fit(Xd[:rows], yd[:rows], 1.0, FIT_TOL, backend=backend)
 
     comps = {}
-    if comparisons and _dask_ml_available():
+    if comparisons and _optional("dask_ml.linear_model") is not None:
         def dask_ml():  # its binary coef_ is (d,), without intercept_ when fit_intercept=False
             coef = np.asarray(dask_ml_fit(Xd, yd, 1.0, FIT_TOL).coef_, dtype=np.float64)
             return (coef.reshape(1, -1), np.zeros(1))

@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from .cases import _optional, _with_threads
+
 PATH_POINTS = 20
 PATH_SPAN = 100.0
 #: Largest relative objective gap, at any path point, of a path that reaches the optimum.
@@ -162,21 +164,13 @@ def glum_path(X, y, Cs, tol=PATH_TOLS["glum"]):
     return [np.asarray(c, dtype=np.float64) for c in model.coef_path_]
 
 
-def _imports(module):
-    try:
-        __import__(module)
-    except Exception:
-        return False
-    return True
-
-
 def path_methods(saga=False, glum=True):
     """Label -> ``walk(X, y, Cs)`` of the comparison libraries: liblinear, saga when
     ``saga``, glum when ``glum`` and it imports (fastlogreg's walk is :func:`fastlogreg_path`)."""
     out = {"sklearn liblinear": liblinear_path}
     if saga:
         out["sklearn saga"] = saga_path
-    if glum and _imports("glum"):
+    if glum and _optional("glum") is not None:
         out["glum"] = glum_path
     return out
 
@@ -225,21 +219,6 @@ def _quiet(fn):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence notes of the comparison libraries
             return fn(*args, **kwargs)
-    return run
-
-
-def _with_threads(n_threads, fn):
-    """``fn`` run with fastlogreg's kernel threads set to ``n_threads``."""
-    from .. import _backend
-
-    @functools.wraps(fn)
-    def run():
-        previous = _backend.get_num_threads()
-        _backend.set_num_threads(n_threads)
-        try:
-            return fn()
-        finally:
-            _backend.set_num_threads(previous)
     return run
 
 
