@@ -184,6 +184,8 @@ def format_table(results):
         "fits: the coefficients, 1e-6, both fits stopping at a gradient max-norm of 1e-8)"
     )
     groups = {r.get("group") for r in results["rows"]}
+    from .paths import CV_CS, CV_FOLDS, PATH_POINTS, PATH_SPAN
+
     if "dask" in groups:
         lines.append(
             "LogisticRegression.fit[dask]: the fit on X persisted in row chunks on a LocalCluster "
@@ -194,15 +196,15 @@ def format_table(results):
         )
     if "path" in groups:
         lines.append(
-            "l1_path: 20 values of C from the smallest with an all-zero model to 100x it, no "
-            "intercept, each method walking the path (liblinear refits each point); 'max rel "
-            "diff' = the largest relative objective gap, over the points, to the best objective "
-            "any method reached there (tolerance 1e-8); the reference is fastlogreg's walk on "
-            "the first backend; note = support sizes at the first and last C"
+            f"l1_path: {PATH_POINTS} values of C from the smallest with an all-zero model to "
+            f"{PATH_SPAN:g}x it, no intercept, each method walking the path (liblinear refits each "
+            "point); 'max rel diff' = the largest relative objective gap, over the points, to the "
+            "best objective any method reached there (tolerance 1e-8); the reference "
+            "is fastlogreg's walk on the first backend; note = support sizes at the first and last C"
         )
     if "cv" in groups:
         lines.append(
-            "LogisticRegressionCV.fit: Cs=10, 5 stratified folds (the same for both), L2, "
+            f"LogisticRegressionCV.fit: Cs={CV_CS}, {CV_FOLDS} stratified folds (the same for both), L2, "
             "accuracy, each library at its default tol; reference scikit-learn's "
             "LogisticRegressionCV; 'max rel diff' = the relative difference of the chosen C_ "
             "(FAILED unless the same C_)"
