@@ -119,15 +119,17 @@ def _label_weights(y, sw):
     """``(labels, weights)``: the sorted distinct labels of ``y`` (m,) and the weight of
     each, float64 (m,) (its count for ``sw=None``). Integer and bool labels spanning a
     small range are counted by ``np.bincount`` (a linear pass) instead of sorted."""
-    if y.dtype.kind in "biu" and y.shape[0]:
-        lo, hi = int(y.min()), int(y.max())
-        if hi - lo < max(y.shape[0], 1 << 16) and -(1 << 62) < lo and hi < (1 << 62):
-            shifted = y.astype(np.int64) - lo
-            counts = np.bincount(shifted, minlength=hi - lo + 1)
-            present = counts > 0
-            labels = (np.flatnonzero(present) + lo).astype(y.dtype)
-            weights = counts if sw is None else np.bincount(shifted, weights=sw, minlength=hi - lo + 1)
-            return labels, weights[present].astype(np.float64)
+    from .linear_model import _countable_range
+
+    span = _countable_range(y)
+    if span is not None:
+        lo, hi = span
+        shifted = y.astype(np.int64) - lo
+        counts = np.bincount(shifted, minlength=hi - lo + 1)
+        present = counts > 0
+        labels = (np.flatnonzero(present) + lo).astype(y.dtype)
+        weights = counts if sw is None else np.bincount(shifted, weights=sw, minlength=hi - lo + 1)
+        return labels, weights[present].astype(np.float64)
     labels, inverse = np.unique(y, return_inverse=True)
     weights = np.bincount(inverse.ravel(), weights=sw, minlength=labels.shape[0])
     return labels, weights.astype(np.float64)

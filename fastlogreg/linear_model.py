@@ -102,6 +102,18 @@ def _check_label_type(y):
         check_classification_targets(y)  # object arrays: strings, mixed types
 
 
+def _countable_range(y):
+    """``(lo, hi)``, the smallest and largest label, when ``y`` holds integer or bool labels
+    in a range small enough to count them with ``np.bincount`` (at most ``max(n, 65536)``
+    values, each shift ``y - lo`` fitting int64); else None."""
+    if y.dtype.kind not in "biu" or not y.shape[0]:
+        return None
+    lo, hi = int(y.min()), int(y.max())
+    if hi - lo < max(y.shape[0], 1 << 16) and -(1 << 62) < lo and hi < (1 << 62):
+        return lo, hi
+    return None
+
+
 def _unique_labels(y):
     """Sorted distinct labels, without an n-sized sort for numeric labels.
 
@@ -109,9 +121,10 @@ def _unique_labels(y):
     by block, a linear pass) instead of sorted.
     """
     n = y.shape[0]
-    if y.dtype.kind in "biu" and n > _LABEL_BLOCK:
-        lo, hi = int(y.min()), int(y.max())
-        if hi - lo < max(n, 1 << 16) and -(1 << 62) < lo and hi < (1 << 62):
+    if n > _LABEL_BLOCK:
+        span = _countable_range(y)
+        if span is not None:
+            lo, hi = span
             counts = np.zeros(hi - lo + 1, dtype=np.int64)
             for rows in _label_blocks(n):
                 block = y[rows].astype(np.int64)
