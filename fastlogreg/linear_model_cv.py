@@ -374,12 +374,7 @@ class LogisticRegressionCV(LogisticRegression):
         sw_given, _ = check_sample_weight(sample_weight, X_design.shape[0])
         sw_given = sw_given if sw_given.shape[0] else None
         self.classes_ = _unique_labels(y)
-        if len(self.classes_) < 2:
-            raise ValueError("this solver needs samples of at least 2 classes in the data, but the "
-                             f"data contain only one class: {self.classes_[0]!r}")
-        if self.link == "probit" and len(self.classes_) > 2:
-            raise ValueError("Only binary classification is supported. link='probit' is for "
-                             f"two classes; y has {len(self.classes_)} classes")
+        self._check_classes()
         target = _encode_labels(y, self.classes_)
         base = self._estimator(self._Cs[0], self._l1_ratios[0])
         base.classes_ = self.classes_
