@@ -27,8 +27,6 @@ from . import _backend, _chunks
 from ._problems import BinaryProblem, _threads_for
 from ._sources import _Source
 
-_LINKS = {"logit": 0, "probit": 1}  # the kernels' LOGIT and PROBIT
-
 
 class FoldBatch:
     """The folds of a binary problem and the coordinator of their side-by-side fits.
@@ -151,6 +149,7 @@ class FoldBatch:
         import numba
 
         from .backends.numba_kernels import folds as kernels
+        from .backends.numba_kernels.fused import LOGIT, PROBIT
 
         F, d = self.n_folds, self.n_features
         active = np.zeros(F, dtype=bool)
@@ -163,8 +162,9 @@ class FoldBatch:
         loss, grad_w, grad_b = np.zeros(F), np.zeros((F, d)), np.zeros(F)
         n_threads = _threads_for(self.design)
         numba.set_num_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS))
-        kernels.binary_folds_loss_grad(_LINKS[self.link], self.design.X, self.target, self.weights,
-                                       active, (W, B), (loss, grad_w, grad_b), n_threads)
+        link = LOGIT if self.link == "logit" else PROBIT
+        kernels.binary_folds_loss_grad(link, self.design.X, self.target, self.weights, active,
+                                       (W, B), (loss, grad_w, grad_b), n_threads)
         return {f: (True, [np.concatenate([[loss[f]], grad_w[f], [grad_b[f]]])]) for f in batched}
 
 
@@ -188,7 +188,7 @@ class FoldSource(_Source):
 def usable(design, n_classes, link, backend):
     """True when folds of this data can be fitted side by side: dense C-contiguous X,
     two classes and a fast backend (not the NumPy reference) with Numba installed."""
-    if design.is_sparse or n_classes != 2 or link not in _LINKS or not design.X.flags.c_contiguous:
+    if design.is_sparse or n_classes != 2 or link not in ("logit", "probit") or not design.X.flags.c_contiguous:
         return False
     name = _backend.get_backend() if backend is None else backend
     return name != "numpy" and "numba" in _backend.available_backends()
