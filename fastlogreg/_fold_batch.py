@@ -188,7 +188,9 @@ class FoldSource(_Source):
 def usable(design, n_classes, link, backend):
     """True when folds of this data can be fitted side by side: dense C-contiguous X,
     two classes and a fast backend (not the NumPy reference) with Numba installed."""
-    if design.is_sparse or n_classes != 2 or link not in ("logit", "probit") or not design.X.flags.c_contiguous:
+    if design.is_sparse or n_classes != 2 or link not in ("logit", "probit"):
+        return False
+    if not design.X.flags.c_contiguous:
         return False
     name = _backend.get_backend() if backend is None else backend
     return name != "numpy" and "numba" in _backend.available_backends()
