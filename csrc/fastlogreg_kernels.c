@@ -23,8 +23,15 @@
 /* Elements (rows x columns) below which a kernel keeps its chunks on one thread. */
 #define FLR_PAR_MIN ((int64_t)1 << 15)
 /* Bytes of X per block in the unit-stride path of the fused binary kernels: the block is
- * read from memory once (dot products), stays in L1 for the gradient update. */
+ * read from memory once (dot products), stays in L1 for the gradient update, while the
+ * next block is prefetched with PREFETCHT1.  That fills L2 on Intel and AMD Zen 4, but L1
+ * on AMD Zen 1-3, where the block and the next one must both fit a 32 KiB L1.  The size
+ * is a property of the CPU, not of the ISA level it runs (a Zen 4 pinned to x86-64-v3
+ * keeps 24 KiB), so it is chosen at load time (flr_choose_block_bytes).  The sums do not
+ * depend on it. */
 #define FLR_BLOCK_BYTES (24 * 1024)
+#define FLR_BLOCK_BYTES_L1_PREFETCH (12 * 1024)
+static int64_t flr_block_bytes = FLR_BLOCK_BYTES;
 #define FLR_MAX_BLOCK 512
 /* Rows per block of the narrow (d <= 16) binary kernel: the block, converted to double,
  * takes 8 KiB of L1. */
@@ -772,6 +779,18 @@ __attribute__((constructor)) static void flr_select_isa(void)
 #endif
 #include "kernels_isa.h"
 static const struct flr_isa *flr_active = &flr_isa_fixed;
+#endif
+
+/* AMD without AVX-512 (Zen 1-3 and older) prefetches into L1: half-size blocks there.
+ * Zen 4 has AVX-512 and prefetches into L2, so the half-size blocks, which only slow it,
+ * stay off there even when it runs the x86-64-v3 level. */
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((constructor)) static void flr_choose_block_bytes(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_is("amd") && !__builtin_cpu_supports("avx512f"))
+        flr_block_bytes = FLR_BLOCK_BYTES_L1_PREFETCH;
+}
 #endif
 
 const char *flr_instruction_set(void) { return flr_active->name; }

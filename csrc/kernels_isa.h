@@ -11,10 +11,6 @@
  *   loadv_x2         the row loads of SFX(dot4x2): with 16 registers of 4 lanes its 4 x 2
  *                    tile is bound by loads (10 per 8 FMAs when each FMA reads x from
  *                    memory, 6 with the rows held in registers);
- *   FLR_ISA_BLOCK_BYTES  bytes of X per block of the binary kernels, which prefetch the
- *                    next block while they work on this one: on AMD Zen 1-3 (AVX2, no
- *                    AVX-512) PREFETCHT1 fills L1, not L2 as on Intel and Zen 4, so there
- *                    the block and the next one must both fit a 32 KiB L1;
  *   FLR_GROUP        classes per group of the softmax gradient update, whose register tile
  *                    is K classes x FLR_TILE_U(K) column vectors (plus the U vectors of x
  *                    and the broadcast residual). */
@@ -38,19 +34,16 @@
 #define loadv_x2 loadv
 #define FLR_SCORE_QUAD 1
 #define FLR_GROUP 8
-#define FLR_ISA_BLOCK_BYTES FLR_BLOCK_BYTES
 #define FLR_TILE_U(K) ((K) <= 5 ? 4 : 3)
 #elif FLR_VL == 4 && defined(__AVX2__) /* 16 registers of 4: K U + U + 1 <= 16 */
 #define FLR_SCORE_QUAD 0
 #define loadv_x2 loadv_kept
 #define FLR_GROUP 5
-#define FLR_ISA_BLOCK_BYTES (12 * 1024)
 #define FLR_TILE_U(K) ((K) <= 2 ? 4 : (K) <= 3 ? 3 : 2)
 #else /* 8-lane vectors split into smaller registers */
 #define loadv_x2 loadv
 #define FLR_SCORE_QUAD 0
 #define FLR_GROUP 4
-#define FLR_ISA_BLOCK_BYTES FLR_BLOCK_BYTES
 #define FLR_TILE_U(K) 1
 #endif
 
@@ -97,7 +90,6 @@ static const struct flr_isa FLR_CAT3(flr_isa, FLR_ISA, ) = {FLR_ISA_NAME, {FLR_R
 #undef FLR_SCORE_QUAD
 #undef loadv_x2
 #undef FLR_GROUP
-#undef FLR_ISA_BLOCK_BYTES
 #undef FLR_TILE_U
 #undef FLR_ISA
 #undef FLR_ISA_NAME

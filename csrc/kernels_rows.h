@@ -307,11 +307,11 @@ static void SFX(bce_segment)(const REAL *z, int64_t zs, const double *y, REAL *o
 
 /* ------------------------------------------------------------------ fused binary */
 
-/* Rows per block of the binary kernels: about FLR_ISA_BLOCK_BYTES of X, a multiple of 8
+/* Rows per block of the binary kernels: about flr_block_bytes of X, a multiple of 8
  * between 8 and FLR_MAX_BLOCK. */
 static inline int64_t SFX(binary_block_rows)(int64_t d)
 {
-    int64_t rows = FLR_ISA_BLOCK_BYTES / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
+    int64_t rows = flr_block_bytes / ((d > 0 ? d : 1) * (int64_t)sizeof(REAL));
     return rows < 8 ? 8 : rows > FLR_MAX_BLOCK ? FLR_MAX_BLOCK : rows & ~(int64_t)7;
 }
 
@@ -372,7 +372,7 @@ FLR_INLINE void SFX(block_update)(double *restrict g, const double *rb, const RE
 }
 
 /* Rows [lo, hi) of a binary fused kernel into g (d) and acc[0] (loss), acc[1] (grad_b).
- * Blocks of about FLR_ISA_BLOCK_BYTES of X: (1) the scores z of the block's rows, (2) their
+ * Blocks of about flr_block_bytes of X: (1) the scores z of the block's rows, (2) their
  * losses and residuals in one vectorized loop, (3) g += r_k x_k in row order, 8 rows per
  * sweep over g, while the block is still in L1 -- X is read from memory once.  Other
  * column strides (e.g. Fortran order): the scores by a column sweep over the block.
