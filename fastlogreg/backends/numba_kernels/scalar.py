@@ -81,6 +81,27 @@ def prefetch(typingctx, address):
     return sig, codegen
 
 
+@intrinsic
+def prefetch_write(typingctx, address):
+    """Hint the CPU to bring the cache line at ``address`` into L1, to be written.
+
+    ``llvm.prefetch`` (write, locality 3: ``prefetchw``): the line comes in owned, so the
+    store that follows does not wait for it a second time. Never faults, changes no
+    result.
+    """
+    sig = types.void(types.intp)
+
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.inttoptr(args[0], i8p), i32(1), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
 #: LLVM function attributes of :func:`prefer_512_bit_vectors`. ``prefer-vector-width``
 #: overrides the target's preferred width for this function alone (X86's subtarget reads
 #: it per function); ``min-legal-vector-width`` keeps 512-bit arguments and calls legal.

@@ -11,9 +11,12 @@ block with the dense kernels' own functions (:func:`.fused._binary_pointwise`,
 :func:`.fused._softmax_pointwise`, :func:`.hessp.logistic_hessp_pointwise`,
 :func:`.hessp.softmax_hessp_pointwise`), and the residuals times the entries are
 scattered into the chunk's gradient. The block's entries (about 24 KiB) are read from
-memory once, for the gather, and again from cache for the scatter. While a row is
-gathered or scattered, the lines of w (or the gradient, or the transposed weights) that
-the next row's entries touch are prefetched (:func:`_prefetch_next_row`).
+memory once, for the gather, and again from cache for the scatter. The binary loss +
+gradient kernel keeps each chunk's copy of w interleaved with its gradient, so that an
+entry's gather and scatter share a cache line, and its gathers prefetch the lines of the
+entries ``PREFETCH_ENTRIES`` ahead, as the C kernel does. The other kernels prefetch, while
+a row is gathered or scattered, the lines of w (or the gradient, or the transposed
+weights) that the next row's entries touch (:func:`_prefetch_next_row`).
 
 The gathers and scatters are compiled without fastmath flags: each row's dot product
 is summed in a fixed order (four interleaved partial sums, added pairwise, then the
@@ -49,6 +52,8 @@ from .probit import probit_pointwise
 
 # A block's entries: about this many bytes of data + indices, as for the dense blocks.
 _BLOCK_BYTES = 24 * 1024
+# Entries ahead whose lines the binary gathers prefetch (:func:`_row_dot`).
+PREFETCH_ENTRIES = 64
 # Bytes counted per entry whatever the dtypes (float64 data and int32 indices): the
 # block size, hence the summation order of the vectorised pointwise loops, must not
 # depend on the index dtype.
@@ -67,23 +72,34 @@ def csr_block_rows(indptr):
 
 
 @jit_gather
-def _row_dot(data, indices, start, end, w):
+def _row_dot(data, indices, start, end, w, ahead):
     """sum_p data[p] w[indices[p]] over ``[start, end)``: four interleaved partial sums
-    (independent gathers in flight), added as (a0 + a1) + (a2 + a3), then the tail."""
+    (independent gathers in flight), added as (a0 + a1) + (a2 + a3), then the tail.
+
+    With ``ahead > 0``, each entry p also prefetches, to be written, the line of w that
+    entry p + ahead gathers from (w interleaved with the gradient: the scatter then finds
+    the line in L1). The indices, validated non-negative, index as unsigned: a signed
+    index costs a wraparound test per gather."""
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
     a3 = 0.0
+    base = w.ctypes.data
+    stride = w.strides[0]
+    last = indices.shape[0] - ahead - 4
     p = start
     while p + 4 <= end:
-        a0 += np.float64(data[p]) * w[indices[p]]
-        a1 += np.float64(data[p + 1]) * w[indices[p + 1]]
-        a2 += np.float64(data[p + 2]) * w[indices[p + 2]]
-        a3 += np.float64(data[p + 3]) * w[indices[p + 3]]
+        if ahead > 0 and p <= last:
+            for q in range(p + ahead, p + ahead + 4):
+                scalar.prefetch_write(base + np.intp(indices[q]) * stride)
+        a0 += np.float64(data[p]) * w[np.uint64(indices[p])]
+        a1 += np.float64(data[p + 1]) * w[np.uint64(indices[p + 1])]
+        a2 += np.float64(data[p + 2]) * w[np.uint64(indices[p + 2])]
+        a3 += np.float64(data[p + 3]) * w[np.uint64(indices[p + 3])]
         p += 4
     acc = (a0 + a1) + (a2 + a3)
     while p < end:
-        acc += np.float64(data[p]) * w[indices[p]]
+        acc += np.float64(data[p]) * w[np.uint64(indices[p])]
         p += 1
     return acc
 
@@ -106,12 +122,13 @@ def _prefetch_next_row(indices, ptr, i, base, row_bytes):
 
 @jit
 def csr_scores(X, w, b, z):
-    """z[i] = x_i . w + b for the rows of the block ``X = (data, indices, ptr)``."""
+    """z[i] = x_i . w + b for the rows of the block ``X = (data, indices, ptr)``, w the
+    first column of a chunk's table [w, gradient] (:func:`_binary_loss_grad_csr`), whose
+    lines the gathers prefetch PREFETCH_ENTRIES entries ahead."""
     data, indices, ptr = X
-    base = w.ctypes.data
     for i in range(ptr.shape[0] - 1):
-        _prefetch_next_row(indices, ptr, i, base, 8)
-        z[i] = _row_dot(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w) + b
+        z[i] = _row_dot(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w,
+                        PREFETCH_ENTRIES) + b
 
 
 @jit
@@ -125,20 +142,23 @@ def csr_score_pairs(X, w, b, z, v, v_b, u):
         _prefetch_next_row(indices, ptr, i, v_base, 8)
         start = np.int64(ptr[i])
         end = np.int64(ptr[i + 1])
-        z[i] = _row_dot(data, indices, start, end, w) + b
-        u[i] = _row_dot(data, indices, start, end, v) + v_b
+        z[i] = _row_dot(data, indices, start, end, w, 0) + b
+        u[i] = _row_dot(data, indices, start, end, v, 0) + v_b
 
 
 @jit
-def csr_rank_update(X, r, g):
-    """g += X^T r[:m] for the m rows of the block X (entries scattered in row order)."""
+def csr_rank_update(X, r, g, prefetch):
+    """g += X^T r[:m] for the m rows of the block X (entries scattered in row order),
+    with ``prefetch`` the lines of g that the next row's entries touch prefetched (a g
+    interleaved with w already has them from the gather)."""
     data, indices, ptr = X
     base = g.ctypes.data
     for i in range(ptr.shape[0] - 1):
-        _prefetch_next_row(indices, ptr, i, base, 8)
+        if prefetch:
+            _prefetch_next_row(indices, ptr, i, base, 8)
         ri = r[i]
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
-            g[indices[p]] += ri * np.float64(data[p])
+            g[np.uint64(indices[p])] += ri * np.float64(data[p])
 
 
 @jit
@@ -247,32 +267,40 @@ def _binary_chunk_csr(link, X, y, weights, w, b, g, z):
             l_b, gb_b = probit_pointwise(zb, y[lo:hi], swb, weighted)
         loss += l_b
         grad_b += gb_b
-        csr_rank_update(Xb, zb, g)
+        csr_rank_update(Xb, zb, g, False)
     return loss, grad_b
 
 
 @jit_fused
 def _binary_loss_grad_csr(link, X, y, w, b, sample_weight, grad_w, n_threads):
-    """The fused binary CSR kernel of either link; rows split into ``n_threads`` chunks."""
+    """The fused binary CSR kernel of either link; rows split into ``n_threads`` chunks.
+
+    Each chunk gathers from its own copy of w interleaved with its gradient, a (d, 2)
+    table: an entry's gather and scatter touch one cache line, which the gather prefetches
+    PREFETCH_ENTRIES entries ahead (:func:`_row_dot`)."""
     n = X[2].shape[0] - 1
     d = w.shape[0]
     weighted = sample_weight.shape[0] > 0
     rows = csr_block_rows(X[2])
     sw_rows = row_weights(sample_weight, rows)
-    chunk_grad = np.zeros((n_threads, padded(d)))
+    tables = np.empty((n_threads, padded(2 * d)))
     chunk_loss = np.empty(n_threads)
     chunk_grad_b = np.empty(n_threads)
     for c in prange(n_threads):
         lo = n * c // n_threads
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
+        w_c = tables[c, 0:2 * d:2]
+        g_c = tables[c, 1:2 * d:2]
+        w_c[:] = w
+        g_c[:] = 0.0
         loss_c, grad_b_c = _binary_chunk_csr(
             link, _block(X, lo, hi), y[lo:hi], weight_rows((sw_rows, weighted), lo, hi),
-            w, b, chunk_grad[c], z,
+            w_c, b, g_c, z,
         )
         chunk_loss[c] = loss_c
         chunk_grad_b[c] = grad_b_c
-    return _reduce_binary(chunk_grad[:, :d], chunk_loss, chunk_grad_b, grad_w)
+    return _reduce_binary(tables[:, 1:2 * d:2], chunk_loss, chunk_grad_b, grad_w)
 
 
 @jit
@@ -302,7 +330,7 @@ def _logistic_hessp_chunk_csr(X, w, b, weights, v, v_b, hv, z, u):
         ub = u[:hi - lo]
         csr_score_pairs(Xb, w, b, zb, v, v_b, ub)
         hv_b = logistic_hessp_pointwise(zb, ub, sw[lo:hi] if weighted else sw, weighted, hv_b)
-        csr_rank_update(Xb, ub, hv)
+        csr_rank_update(Xb, ub, hv, True)
     return hv_b
 
 
