@@ -175,7 +175,7 @@ def csr_class_scores(X, Wt, b, Zt, acc):
             acc[k] = 0.0
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
             x = np.float64(data[p])
-            wj = Wt[indices[p]]
+            wj = Wt[np.uint64(indices[p])]
             for k in range(K):
                 acc[k] += x * wj[k]
         for k in range(K):
@@ -197,7 +197,7 @@ def csr_class_update(X, Rt, Gt, gb, r):
             r[k] = Rt[k, i]
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
             x = np.float64(data[p])
-            gj = Gt[indices[p]]
+            gj = Gt[np.uint64(indices[p])]
             for k in range(C):
                 gj[k] += r[k] * x
     for k in range(C):
