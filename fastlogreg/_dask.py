@@ -277,7 +277,12 @@ def open_dask(X, y, sample_weight, link):
     multinomial = len(classes) > 2
     chunk_link = None if multinomial else link
     futures = client.map(_build_raw, raw, indices, classes=classes, link=chunk_link, pure=False)
-    client.gather(client.map(_n_samples, futures, pure=False))  # build errors surface here
+    from distributed import wait
+
+    wait(futures)
+    for future in futures:
+        if future.status == "error":
+            future.result()  # raises the chunk's build error here, on the client
     del raw  # the built chunks hold the blocks
     source = DaskSource(client, futures, info["offsets"], n_samples=info["n_samples"],
                         n_features=info["n_features"], n_classes=len(classes) if multinomial else 1,
