@@ -781,9 +781,7 @@ __attribute__((constructor)) static void flr_select_isa(void)
 static const struct flr_isa *flr_active = &flr_isa_fixed;
 #endif
 
-/* AMD without AVX-512 (Zen 1-3 and older) prefetches into L1: half-size blocks there.
- * Zen 4 has AVX-512 and prefetches into L2, so the half-size blocks, which only slow it,
- * stay off there even when it runs the x86-64-v3 level. */
+/* Half-size binary blocks on AMD without AVX-512 (Zen 1-3): see FLR_BLOCK_BYTES. */
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((constructor)) static void flr_choose_block_bytes(void)
 {
