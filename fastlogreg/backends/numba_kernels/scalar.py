@@ -60,6 +60,21 @@ def _bits_float(typingctx, k):
     return sig, codegen
 
 
+def _prefetch_signature(write, locality):
+    """The typing result of a prefetch intrinsic: ``llvm.prefetch(address, write,
+    locality, data cache)`` on an integer address."""
+
+    def codegen(context, builder, signature, args):
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [builder.inttoptr(args[0], i8p), i32(write), i32(locality), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(types.intp), codegen
+
+
 @intrinsic
 def prefetch(typingctx, address):
     """Hint the CPU to bring the cache line at ``address`` (an integer) into L2.
@@ -68,17 +83,7 @@ def prefetch(typingctx, address):
     changes no result; the fused kernels use it to keep X streaming from memory while
     they compute on a block already in cache.
     """
-    sig = types.void(types.intp)
-
-    def codegen(context, builder, signature, args):
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.inttoptr(args[0], i8p), i32(0), i32(2), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return _prefetch_signature(0, 2)
 
 
 @intrinsic
@@ -89,17 +94,7 @@ def prefetch_write(typingctx, address):
     store that follows does not wait for it a second time. Never faults, changes no
     result.
     """
-    sig = types.void(types.intp)
-
-    def codegen(context, builder, signature, args):
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [builder.inttoptr(args[0], i8p), i32(1), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return _prefetch_signature(1, 3)
 
 
 #: LLVM function attributes of :func:`prefer_512_bit_vectors`. ``prefer-vector-width``
