@@ -11,12 +11,12 @@ block with the dense kernels' own functions (:func:`.fused._binary_pointwise`,
 :func:`.fused._softmax_pointwise`, :func:`.hessp.logistic_hessp_pointwise`,
 :func:`.hessp.softmax_hessp_pointwise`), and the residuals times the entries are
 scattered into the chunk's gradient. The block's entries (about 24 KiB) are read from
-memory once, for the gather, and again from cache for the scatter. The binary loss +
-gradient kernel keeps each chunk's copy of w interleaved with its gradient, so that an
-entry's gather and scatter share a cache line, and its gathers prefetch the lines of the
-entries ``PREFETCH_ENTRIES`` ahead, as the C kernel does. The other kernels prefetch, while
-a row is gathered or scattered, the lines of w (or the gradient, or the transposed
-weights) that the next row's entries touch (:func:`_prefetch_next_row`).
+memory once, for the gather, and again from cache for the scatter. The binary kernels
+keep each chunk's copy of w (and v) interleaved with its gradient (:func:`_chunk_tables`),
+so that an entry's gathers and scatter share a cache line, and their gathers prefetch the
+lines of the entries ``PREFETCH_ENTRIES`` ahead, as the C kernels do. The softmax kernels
+prefetch, while a row is gathered or scattered, the lines of the transposed weights (or
+the gradient) that the next row's entries touch (:func:`_prefetch_next_row`).
 
 The gathers and scatters are compiled without fastmath flags: each row's dot product
 is summed in a fixed order (four interleaved partial sums, added pairwise, then the
@@ -108,9 +108,8 @@ def _row_dot(data, indices, start, end, w, ahead):
 def _prefetch_next_row(indices, ptr, i, base, row_bytes):
     """Prefetch the lines of ``base`` (a (d, row_bytes) table) that row i + 1 of the block
     will gather from or scatter to (first and last byte of each entry's table row): the
-    table (w, the gradient, the transposed weights) is too large for L2 at d ~ 1e5 and its
-    random lines are otherwise fetched one or two at a time. Measured on the gather +
-    scatter of 2e5 x 1e5, 50 entries a row, one thread: 7.0 -> 5.2 ns an entry."""
+    softmax kernels' transposed weights and gradient are too large for L2 at d ~ 1e5, and
+    their random lines are otherwise fetched one or two at a time."""
     if i + 2 < ptr.shape[0]:
         last = row_bytes - 1
         for p in range(np.int64(ptr[i + 1]), np.int64(ptr[i + 2])):
@@ -133,29 +132,23 @@ def csr_scores(X, w, b, z):
 
 @jit
 def csr_score_pairs(X, w, b, z, v, v_b, u):
-    """z = X w + b and u = X v + v_b for the rows of the block X, in one sweep."""
+    """z = X w + b and u = X v + v_b for the rows of the block X, row by row, with w
+    and v columns of a chunk's table [w, v, Hv, pad] (:func:`_logistic_hessp_csr`): the
+    gathers from w prefetch the lines, which v's then find in cache."""
     data, indices, ptr = X
-    w_base = w.ctypes.data
-    v_base = v.ctypes.data
     for i in range(ptr.shape[0] - 1):
-        _prefetch_next_row(indices, ptr, i, w_base, 8)
-        _prefetch_next_row(indices, ptr, i, v_base, 8)
         start = np.int64(ptr[i])
         end = np.int64(ptr[i + 1])
-        z[i] = _row_dot(data, indices, start, end, w, 0) + b
+        z[i] = _row_dot(data, indices, start, end, w, PREFETCH_ENTRIES) + b
         u[i] = _row_dot(data, indices, start, end, v, 0) + v_b
 
 
 @jit
-def csr_rank_update(X, r, g, prefetch):
-    """g += X^T r[:m] for the m rows of the block X (entries scattered in row order),
-    with ``prefetch`` the lines of g that the next row's entries touch prefetched (a g
-    interleaved with w already has them from the gather)."""
+def csr_rank_update(X, r, g):
+    """g += X^T r[:m] for the m rows of the block X (entries scattered in row order);
+    g is a column of a chunk's table, whose lines the gathers just prefetched."""
     data, indices, ptr = X
-    base = g.ctypes.data
     for i in range(ptr.shape[0] - 1):
-        if prefetch:
-            _prefetch_next_row(indices, ptr, i, base, 8)
         ri = r[i]
         for p in range(np.int64(ptr[i]), np.int64(ptr[i + 1])):
             g[np.uint64(indices[p])] += ri * np.float64(data[p])
@@ -205,6 +198,16 @@ def csr_class_update(X, Rt, Gt, gb, r):
         for i in range(m):
             acc += Rt[k, i]
         gb[k] += acc
+
+
+@jit
+def _chunk_tables(n_threads, d, width):
+    """``(tables, first)``: per chunk c, ``width`` interleaved vectors of length d, the
+    t-th at ``tables[c, first + t:first + width * d:width]``. Each column (``width``
+    doubles, ``width`` 2 or 4) starts on a ``8 * width``-byte boundary, so none straddles
+    two cache lines; chunks are at least 64 bytes apart."""
+    tables = np.empty((n_threads, padded(width * d) + width))
+    return tables, (-tables.ctypes.data) % (8 * width) // 8
 
 
 @jit_gather
@@ -267,7 +270,7 @@ def _binary_chunk_csr(link, X, y, weights, w, b, g, z):
             l_b, gb_b = probit_pointwise(zb, y[lo:hi], swb, weighted)
         loss += l_b
         grad_b += gb_b
-        csr_rank_update(Xb, zb, g, False)
+        csr_rank_update(Xb, zb, g)
     return loss, grad_b
 
 
@@ -283,15 +286,16 @@ def _binary_loss_grad_csr(link, X, y, w, b, sample_weight, grad_w, n_threads):
     weighted = sample_weight.shape[0] > 0
     rows = csr_block_rows(X[2])
     sw_rows = row_weights(sample_weight, rows)
-    tables = np.empty((n_threads, padded(2 * d)))
+    tables, first = _chunk_tables(n_threads, d, 2)
+    last = first + 2 * d
     chunk_loss = np.empty(n_threads)
     chunk_grad_b = np.empty(n_threads)
     for c in prange(n_threads):
         lo = n * c // n_threads
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
-        w_c = tables[c, 0:2 * d:2]
-        g_c = tables[c, 1:2 * d:2]
+        w_c = tables[c, first:last:2]
+        g_c = tables[c, first + 1:last:2]
         w_c[:] = w
         g_c[:] = 0.0
         loss_c, grad_b_c = _binary_chunk_csr(
@@ -300,7 +304,7 @@ def _binary_loss_grad_csr(link, X, y, w, b, sample_weight, grad_w, n_threads):
         )
         chunk_loss[c] = loss_c
         chunk_grad_b[c] = grad_b_c
-    return _reduce_binary(tables[:, 1:2 * d:2], chunk_loss, chunk_grad_b, grad_w)
+    return _reduce_binary(tables[:, first + 1:last:2], chunk_loss, chunk_grad_b, grad_w)
 
 
 @jit
@@ -330,7 +334,7 @@ def _logistic_hessp_chunk_csr(X, w, b, weights, v, v_b, hv, z, u):
         ub = u[:hi - lo]
         csr_score_pairs(Xb, w, b, zb, v, v_b, ub)
         hv_b = logistic_hessp_pointwise(zb, ub, sw[lo:hi] if weighted else sw, weighted, hv_b)
-        csr_rank_update(Xb, ub, hv, True)
+        csr_rank_update(Xb, ub, hv)
     return hv_b
 
 
@@ -341,22 +345,28 @@ def _logistic_hessp_csr(X, w, b, sample_weight, v, v_b, hv, n_threads):
     weighted = sample_weight.shape[0] > 0
     rows = csr_block_rows(X[2])
     sw_rows = row_weights(sample_weight, rows)
-    chunk_hv = np.zeros((n_threads, padded(d)))
+    tables, first = _chunk_tables(n_threads, d, 4)  # [w, v, Hv, pad] per column
+    last = first + 4 * d
     chunk_hv_b = np.empty(n_threads)
     for c in prange(n_threads):
         lo = n * c // n_threads
         hi = n * (c + 1) // n_threads
         z = np.empty(rows)
         u = np.empty(rows)
+        table = tables[c]
+        table[first:last:4] = w
+        table[first + 1:last:4] = v
+        table[first + 2:last:4] = 0.0
         chunk_hv_b[c] = _logistic_hessp_chunk_csr(
-            _block(X, lo, hi), w, b, weight_rows((sw_rows, weighted), lo, hi), v, v_b,
-            chunk_hv[c], z, u,
+            _block(X, lo, hi), table[first:last:4], b, weight_rows((sw_rows, weighted), lo, hi),
+            table[first + 1:last:4], v_b, table[first + 2:last:4], z, u,
         )
     hv[:] = 0.0
     hv_b = 0.0
     for c in range(n_threads):
+        hv_c = tables[c, first + 2:last:4]
         for j in range(d):
-            hv[j] += chunk_hv[c, j]
+            hv[j] += hv_c[j]
         hv_b += chunk_hv_b[c]
     return hv_b
 
