@@ -72,26 +72,32 @@ def csr_block_rows(indptr):
 
 
 @jit_gather
-def _row_dot(data, indices, start, end, w, ahead):
+def _prefetch_ahead(indices, p, base, stride):
+    """Prefetch, to be written, the table lines (``base + stride * column``) of entries
+    p + PREFETCH_ENTRIES to p + PREFETCH_ENTRIES + 3, those that exist."""
+    if p + PREFETCH_ENTRIES + 4 <= indices.shape[0]:
+        for q in range(p + PREFETCH_ENTRIES, p + PREFETCH_ENTRIES + 4):
+            scalar.prefetch_write(base + np.intp(indices[q]) * stride)
+
+
+@jit_gather
+def _row_dot(data, indices, start, end, w):
     """sum_p data[p] w[indices[p]] over ``[start, end)``: four interleaved partial sums
     (independent gathers in flight), added as (a0 + a1) + (a2 + a3), then the tail.
 
-    With ``ahead > 0``, each entry p also prefetches, to be written, the line of w that
-    entry p + ahead gathers from (w interleaved with the gradient: the scatter then finds
-    the line in L1). The indices, validated non-negative, index as unsigned: a signed
-    index costs a wraparound test per gather."""
+    Each entry p also prefetches, to be written, the line of w that entry
+    p + PREFETCH_ENTRIES gathers from (w interleaved with the gradient: the scatter then
+    finds the line in L1). The indices, validated non-negative, index as unsigned: a
+    signed index costs a wraparound test per gather."""
     a0 = 0.0
     a1 = 0.0
     a2 = 0.0
     a3 = 0.0
     base = w.ctypes.data
     stride = w.strides[0]
-    last = indices.shape[0] - ahead - 4
     p = start
     while p + 4 <= end:
-        if ahead > 0 and p <= last:
-            for q in range(p + ahead, p + ahead + 4):
-                scalar.prefetch_write(base + np.intp(indices[q]) * stride)
+        _prefetch_ahead(indices, p, base, stride)
         a0 += np.float64(data[p]) * w[np.uint64(indices[p])]
         a1 += np.float64(data[p + 1]) * w[np.uint64(indices[p + 1])]
         a2 += np.float64(data[p + 2]) * w[np.uint64(indices[p + 2])]
@@ -102,6 +108,52 @@ def _row_dot(data, indices, start, end, w, ahead):
         acc += np.float64(data[p]) * w[np.uint64(indices[p])]
         p += 1
     return acc
+
+
+@jit_gather
+def _row_dot_pair(data, indices, start, end, w, v):
+    """``(x . w, x . v)`` over ``[start, end)`` in one sweep, each summed as
+    :func:`_row_dot` sums it, with w and v columns of one table (the same stride): an
+    entry's two gathers read one line, prefetched as there."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    c0 = 0.0
+    c1 = 0.0
+    c2 = 0.0
+    c3 = 0.0
+    base = w.ctypes.data
+    stride = w.strides[0]
+    p = start
+    while p + 4 <= end:
+        _prefetch_ahead(indices, p, base, stride)
+        x0 = np.float64(data[p])
+        x1 = np.float64(data[p + 1])
+        x2 = np.float64(data[p + 2])
+        x3 = np.float64(data[p + 3])
+        j0 = np.uint64(indices[p])
+        j1 = np.uint64(indices[p + 1])
+        j2 = np.uint64(indices[p + 2])
+        j3 = np.uint64(indices[p + 3])
+        a0 += x0 * w[j0]
+        a1 += x1 * w[j1]
+        a2 += x2 * w[j2]
+        a3 += x3 * w[j3]
+        c0 += x0 * v[j0]
+        c1 += x1 * v[j1]
+        c2 += x2 * v[j2]
+        c3 += x3 * v[j3]
+        p += 4
+    xw = (a0 + a1) + (a2 + a3)
+    xv = (c0 + c1) + (c2 + c3)
+    while p < end:
+        x = np.float64(data[p])
+        j = np.uint64(indices[p])
+        xw += x * w[j]
+        xv += x * v[j]
+        p += 1
+    return xw, xv
 
 
 @jit_gather
@@ -126,21 +178,18 @@ def csr_scores(X, w, b, z):
     lines the gathers prefetch PREFETCH_ENTRIES entries ahead."""
     data, indices, ptr = X
     for i in range(ptr.shape[0] - 1):
-        z[i] = _row_dot(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w,
-                        PREFETCH_ENTRIES) + b
+        z[i] = _row_dot(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w) + b
 
 
 @jit
 def csr_score_pairs(X, w, b, z, v, v_b, u):
-    """z = X w + b and u = X v + v_b for the rows of the block X, row by row, with w
-    and v columns of a chunk's table [w, v, Hv, pad] (:func:`_logistic_hessp_csr`): the
-    gathers from w prefetch the lines, which v's then find in cache."""
+    """z = X w + b and u = X v + v_b for the rows of the block X, in one sweep, with w
+    and v columns of a chunk's table [w, v, Hv, pad] (:func:`_logistic_hessp_csr`)."""
     data, indices, ptr = X
     for i in range(ptr.shape[0] - 1):
-        start = np.int64(ptr[i])
-        end = np.int64(ptr[i + 1])
-        z[i] = _row_dot(data, indices, start, end, w, PREFETCH_ENTRIES) + b
-        u[i] = _row_dot(data, indices, start, end, v, 0) + v_b
+        xw, xv = _row_dot_pair(data, indices, np.int64(ptr[i]), np.int64(ptr[i + 1]), w, v)
+        z[i] = xw + b
+        u[i] = xv + v_b
 
 
 @jit
