@@ -4,7 +4,8 @@ Run:  python bench/bench_fit.py              (everything; ~30 minutes on a busy 
                                              machine, mostly scikit-learn's multinomial fits)
       python bench/bench_fit.py --reps 3 --no-memory
       python bench/bench_fit.py --only memory
-      python bench/bench_fit.py --only l1-path --reps 3   (and l1-path-sparse, cv: bench_path.py)
+      python bench/bench_fit.py --only l1-path --reps 3   (and l1-path-sparse, l1-path-text, cv:
+                                                          bench_path.py)
 
 Speed: scikit-learn's ``LogisticRegression(tol=1e-8, max_iter=10000)`` (lbfgs) against
 fastlogreg (solvers "auto", "lbfgs", "newton"; tol=1e-8) on
@@ -292,7 +293,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--only", choices=["binary", "multinomial", "memory", "sparse", "sparse-memory",
-                                           "l1-path", "l1-path-sparse", "cv"],
+                                           "l1-path", "l1-path-sparse", "l1-path-text", "cv"],
                         default=None, help="one group (default: the dense groups and memory cases)")
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--sparse-rows", type=int, default=SPARSE_SHAPE[0],
@@ -338,7 +339,7 @@ def main():
         results["sparse_multinomial"] = bench_speed(f"sparse multinomial, 10 classes, {label}", X, y,
                                                     args.reps)
         del X, y
-    if args.only in ("l1-path", "l1-path-sparse", "cv"):
+    if args.only in ("l1-path", "l1-path-sparse", "l1-path-text", "cv"):
         import bench_path
 
         if args.only == "l1-path":
@@ -348,6 +349,10 @@ def main():
             X, y = bench_path.make_planted(args.path_rows, 2000, sparse_density=0.02)
             results["l1_path_sparse"] = bench_path.bench_l1_path(X, y, args.reps,
                                                                  f"CSR {X.shape}, 2% nonzero")
+        elif args.only == "l1-path-text":
+            X, y = make_sparse(args.sparse_rows, SPARSE_SHAPE[1], 2)
+            results["l1_path_text"] = bench_path.bench_l1_path(
+                X, y, args.reps, f"CSR {X.shape}, {SPARSE_PER_ROW} a row (Zipf 1.1)", saga=False, glum=False)
         else:
             X, y = make_binary(args.path_rows, 100)
             results["cv"] = bench_path.bench_cv(X, y, args.reps)
