@@ -248,6 +248,7 @@ def open_dask(X, y, sample_weight, link):
         y or sample_weight not a Dask collection.
     """
     from dask import delayed
+    from distributed import wait
 
     client = _client()
     if y is None:
@@ -277,8 +278,6 @@ def open_dask(X, y, sample_weight, link):
     multinomial = len(classes) > 2
     chunk_link = None if multinomial else link
     futures = client.map(_build_raw, raw, indices, classes=classes, link=chunk_link, pure=False)
-    from distributed import wait
-
     wait(futures)
     for future in futures:
         if future.status == "error":
