@@ -301,6 +301,8 @@ def main():
                         "iterations on them: about 5 minutes per fit at 100,000 rows)")
     parser.add_argument("--path-rows", type=int, default=500_000,
                         help="rows of the l1-path and cv cases (bench_path.py)")
+    parser.add_argument("--saga", action="store_true",
+                        help="l1-path-text: also walk scikit-learn's saga (about ten times liblinear's time)")
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--memory-child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -352,7 +354,8 @@ def main():
         elif args.only == "l1-path-text":
             X, y = make_sparse(args.sparse_rows, SPARSE_SHAPE[1], 2)
             results["l1_path_text"] = bench_path.bench_l1_path(
-                X, y, args.reps, f"CSR {X.shape}, {SPARSE_PER_ROW} a row (Zipf 1.1)", saga=False, glum=False)
+                X, y, args.reps, f"CSR {X.shape}, {SPARSE_PER_ROW} a row (Zipf 1.1)", saga=args.saga,
+                glum=False)
         else:
             X, y = make_binary(args.path_rows, 100)
             results["cv"] = bench_path.bench_cv(X, y, args.reps)

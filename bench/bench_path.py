@@ -23,9 +23,9 @@ l1_path``, ``--kernel LogisticRegressionCV.fit``: one repetition, without saga);
 script adds saga, the CSR path and repeated, interleaved runs.
 
 ``--only l1-path-text``: the same path on the sparse fits' text-like data (CSR
-``--sparse-rows`` x 100,000, 50 entries a row, Zipf columns), against liblinear only:
-glum's solver forms the d x d Hessian (75 GB at d = 100,000), and saga's walk takes
-about ten times as long as liblinear's (57 s against 6 s at 100,000 rows).
+``--sparse-rows`` x 100,000, 50 entries a row, Zipf columns), against liblinear, and
+saga with ``--saga`` (its walk takes about ten times as long as liblinear's): glum's
+solver forms the d x d Hessian (75 GB at d = 100,000).
 
 ``--only cv``: ``LogisticRegressionCV(Cs=10, cv=5)``, L2, binary 500,000 x 100, against
 scikit-learn's ``LogisticRegressionCV`` with the same folds and scoring (accuracy), each

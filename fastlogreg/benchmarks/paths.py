@@ -129,7 +129,7 @@ def saga_path(X, y, Cs, tol=PATH_TOLS["sklearn saga"]):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(penalty="l1", solver="saga", fit_intercept=False, warm_start=True,
-                               tol=tol, max_iter=10_000)
+                               tol=tol, max_iter=10_000, random_state=0)
     coefs = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,7 +140,10 @@ def saga_path(X, y, Cs, tol=PATH_TOLS["sklearn saga"]):
 
 
 def liblinear_path(X, y, Cs, tol=PATH_TOLS["sklearn liblinear"]):
-    """scikit-learn's liblinear, one fit per point (it has no warm start)."""
+    """scikit-learn's liblinear, one fit per point (it has no warm start).
+
+    ``random_state`` is fixed because liblinear's coordinate order is random: its time
+    varies from seed to seed, and a fixed seed makes a run repeatable."""
     from sklearn.linear_model import LogisticRegression
 
     coefs = []
@@ -148,7 +151,7 @@ def liblinear_path(X, y, Cs, tol=PATH_TOLS["sklearn liblinear"]):
         warnings.simplefilter("ignore")
         for C in Cs:
             model = LogisticRegression(C=C, penalty="l1", solver="liblinear", fit_intercept=False,
-                                       tol=tol, max_iter=10_000)
+                                       tol=tol, max_iter=10_000, random_state=0)
             coefs.append(model.fit(X, y).coef_[0].copy())
     return coefs
 
