@@ -4,13 +4,14 @@ A data set too large for one array is a sequence of row chunks ``(X_k, y_k[, sw_
 Every function here takes one chunk and returns something parameter-sized or smaller,
 so it can run wherever the chunk is (this process, a stream reader, a Dask worker):
 
-* :func:`scan_chunk` checks a raw chunk (shapes, NaN and inf, label type, weights)
-  and summarises it (rows, weighted label counts) for the label discovery;
+* :func:`scan_chunk` checks a raw chunk (shapes, label type, weights, NaN and inf
+  except in a dense X, left to the fit's first pass) and summarises it (rows,
+  weighted label counts) for the label discovery;
 * :func:`build_chunk` encodes the labels through ``classes`` and wraps the chunk as
   a :class:`~fastlogreg._problems.BinaryProblem` or
   :class:`~fastlogreg._problems.MultinomialProblem` (no copy of float32/float64 X);
-* :func:`loss_grad_partials`, :func:`hessp_partials`, :func:`column_square_sums`
-  evaluate the fused kernels on a built chunk and return unnormalised, unpenalised
+* :func:`loss_grad_partials`, :func:`hessp_partials`, :func:`column_square_sums`,
+  :func:`nonfinite_counts` evaluate the fused kernels on a built chunk and return unnormalised, unpenalised
   sums (the kernels' contract), which the caller adds in chunk order;
 * :func:`sample_rows` keeps every ``stride``-th row (global row numbering) of a
   built chunk, for the Newton solver's sampled Hessian.
@@ -82,8 +83,11 @@ def scan_chunk(X, y, sample_weight, index):
     Raises
     ------
     ValueError
-        Rows of X, y and sample_weight that disagree; NaN or inf in X, y or the weights;
-        negative weights; continuous (non-integer float) labels. The message names the chunk.
+        Rows of X, y and sample_weight that disagree; NaN or inf in a sparse X, in y or
+        in the weights; negative weights; continuous (non-integer float) labels. The
+        message names the chunk. NaN and inf in a dense X are left to the fit, whose first
+        pass finds them without a read of its own
+        (:meth:`fastlogreg._sources._Source.check_finite`).
     """
     from .linear_model import _check_label_type  # the estimator's label rules, one definition
 
@@ -91,10 +95,8 @@ def scan_chunk(X, y, sample_weight, index):
     n_rows = design.shape[0]
     y = _as_labels(y, n_rows, index)
     sw = _as_weights(sample_weight, n_rows, index)
-    n_nan, n_inf = count_nonfinite(design)
-    if n_nan or n_inf:
-        raise _chunk_error(index, f"X contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and "
-                                  f"{n_inf} infinity; remove or impute them before fitting")
+    if design.is_sparse:
+        raise_nonfinite(index, *count_nonfinite(design))
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise _chunk_error(index, f"y contains {int(np.count_nonzero(~np.isfinite(y)))} non-finite "
                                   "value(s)")
@@ -113,6 +115,18 @@ def scan_chunk(X, y, sample_weight, index):
     return {"n_rows": n_rows, "n_features": design.shape[1], "dtype": design.dtype,
             "sparse": design.is_sparse, "labels": labels, "label_weights": label_weights,
             "weight_sum": weight_sum}
+
+
+def raise_nonfinite(index, n_nan, n_inf):
+    """The error of chunk ``index`` when its X holds ``n_nan`` NaN or ``n_inf`` inf values."""
+    if n_nan or n_inf:
+        raise _chunk_error(index, f"X contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and "
+                                  f"{n_inf} infinity; remove or impute them before fitting")
+
+
+def nonfinite_counts(problem):
+    """``(n_nan, n_inf)`` among the stored values of a built chunk's X."""
+    return count_nonfinite(problem.X)
 
 
 def _label_weights(y, sw):

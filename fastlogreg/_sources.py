@@ -43,6 +43,17 @@ class _Source:
         """Largest |x| of the stored values (for error messages)."""
         return max(self.map(_chunks.max_abs), default=0.0)
 
+    def check_finite(self):
+        """Raise the error of the first chunk whose X holds NaN or inf (one pass of
+        :func:`fastlogreg._chunks.nonfinite_counts`, where the chunks are).
+
+        The chunk scan leaves a dense X to this check, and a fit from w = 0 runs it only
+        when its first pass is not finite: ``x * 0`` is NaN for a NaN or infinite x, so
+        such a value makes its row's score NaN at w = 0 whatever the intercept.
+        """
+        for index, counts in enumerate(self.map(_chunks.nonfinite_counts)):
+            _chunks.raise_nonfinite(index, *counts)
+
 
 def _describe_problem(source, problem, n_samples, weight_sum):
     multinomial = isinstance(problem, MultinomialProblem)

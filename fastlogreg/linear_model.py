@@ -25,7 +25,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _dask, _proximal, _sources, functions, solvers
 from ._class_weight import check_class_weight, weighted_samples
-from ._design import as_design, count_nonfinite, max_abs
+from ._design import as_design, count_nonfinite
 from ._problems import BinaryProblem, MultinomialProblem
 from ._validation import check_sample_weight
 
@@ -48,6 +48,34 @@ def _check_finite_X(design, name="X"):
             f"{name} contains {n_nan + n_inf} non-finite value(s): {n_nan} NaN and {n_inf} "
             f"infinity; remove or impute them before fitting or predicting"
         )
+
+
+def _first_pass(obj, theta0, check_finite):
+    """Check X for NaN and inf, by the solver's first fused pass where possible, and give
+    that pass's loss and gradient to ``obj`` (:meth:`fastlogreg.solvers.Objective.prime`).
+
+    At w = 0 every score is ``b + sum_j x_ij * 0``, NaN exactly when its row holds a NaN
+    or an inf (``inf * 0`` is NaN), so the first pass from w = 0 doubles as the scan of X:
+    ``check_finite()`` (which raises on NaN or inf, naming where) runs only when that pass
+    is not finite. A warm start (w != 0) runs ``check_finite()`` up front.
+
+    Raises
+    ------
+    ValueError
+        NaN or inf in X (from ``check_finite``); a finite X whose objective or gradient
+        overflows at ``theta0``.
+    """
+    if np.any(theta0[: obj.n_coef]):
+        check_finite()
+        return
+    loss0, grad0 = obj.loss_grad(theta0)
+    if not (np.isfinite(loss0) and np.all(np.isfinite(grad0))):
+        check_finite()
+        raise ValueError(
+            "the objective or its gradient overflows float64 at the starting point although X "
+            f"is finite (largest |X|: {obj.max_abs():.3g}). Standardize the features."
+        )
+    obj.prime(theta0, loss0, grad0)
 
 
 def _check_finite_y(y):
@@ -593,21 +621,7 @@ DataFrame, or :class:`fastlogreg.Chunks`
         solver = self._solver_for(obj, l1)
         start = time.perf_counter()
         theta0 = self._initial_theta(obj, class_weight)
-        if np.any(theta0[: obj.n_coef]):  # warm start: scan X for NaN/inf up front
-            _check_finite_X(X)
-        else:
-            # At w = 0 every score is b + sum_j x_ij * 0, NaN exactly when a row holds a
-            # NaN or an inf (inf * 0 = NaN), so the solver's first fused pass doubles as
-            # the finiteness scan of X; only then are the non-finite values counted.
-            loss0, grad0 = obj.loss_grad(theta0)
-            if not (np.isfinite(loss0) and np.all(np.isfinite(grad0))):
-                _check_finite_X(X)
-                raise ValueError(
-                    "the objective or its gradient overflows float64 at the starting point "
-                    f"although X is finite (largest |X|: {max_abs(X):.3g}). Standardize the "
-                    "features."
-                )
-            obj.prime(theta0, loss0, grad0)
+        _first_pass(obj, theta0, lambda: _check_finite_X(X))
         return self._solve(obj, theta0, solver, l1, start)
 
     def _fit_chunked(self, X, y, sample_weight):
@@ -642,7 +656,9 @@ DataFrame, or :class:`fastlogreg.Chunks`
         obj = solvers.Objective(source, self._l2(weight_sum), self.fit_intercept, self.backend)
         solver = self._solver_for(obj, 0.0)
         start = time.perf_counter()
-        return self._solve(obj, self._initial_theta(obj, class_weight), solver, 0.0, start)
+        theta0 = self._initial_theta(obj, class_weight)
+        _first_pass(obj, theta0, source.check_finite)
+        return self._solve(obj, theta0, solver, 0.0, start)
 
     def _smooth_streamable(self):
         """partial_fit exists for the smooth penalties and without "balanced" class weights."""

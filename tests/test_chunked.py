@@ -152,6 +152,32 @@ def test_bad_chunks_are_named(kind, message):
         flr.LogisticRegression().fit(flr.Chunks(_reader(_bad(kind))))
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("value, zero_weight, counts", [
+    (np.nan, False, "1 NaN and 0 infinity"),
+    (np.inf, False, "0 NaN and 1 infinity"),
+    (-np.inf, True, "0 NaN and 1 infinity"),  # a row without weight still has a NaN score
+])
+@pytest.mark.parametrize("warm_start", [False, True])
+def test_nonfinite_X_is_named_from_w_0_and_after_a_warm_start(n_classes, value, zero_weight, counts,
+                                                               warm_start):
+    """The scan leaves a dense X to the fit: from w = 0 its first pass is NaN and the
+    chunks are counted then; a warm start (w != 0) counts them before its first pass."""
+    X, y, _ = planted_classes(n_classes, n=400)
+    sw = np.ones(400)
+    pieces = _pieces(X, y, sw, [100] * 4)
+    Xb, swb = pieces[2][0].copy(), pieces[2][2].copy()
+    Xb[5, 1] = value
+    if zero_weight:
+        swb[5] = 0.0
+    pieces[2] = (Xb, pieces[2][1], swb)
+    model = flr.LogisticRegression(warm_start=warm_start)
+    if warm_start:
+        model.fit(X, y, sample_weight=sw)
+    with pytest.raises(ValueError, match=rf"chunk 2: X contains 1 non-finite value\(s\): {counts}"):
+        model.fit(flr.Chunks(_reader(pieces)))
+
+
 def test_a_label_unknown_to_the_first_pass_is_named():
     X, y, _ = planted_classes(2, n=400)
     passes = []

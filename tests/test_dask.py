@@ -107,31 +107,62 @@ def test_bad_chunks_are_reported_on_the_client(client, kind, message):
         flr.LogisticRegression().fit(Xd, yd)
 
 
-def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch):
-    """A worker dying while the parameters are sent closes the connection (CommClosedError,
-    an OSError): the evaluation is made again and the fit is unchanged."""
+def test_evaluations_are_actor_calls_without_tasks(client, monkeypatch):
+    """A fit starts one actor per worker holding chunks; every evaluation is one call of
+    each actor, and no task is submitted for it."""
+    X, y, sw = _data(2)
+    submitted, calls = [], []
+    submit, call_apply = type(client).submit, _dask._call_apply
+
+    def recording_submit(self, fn, *args, **kwargs):
+        submitted.append(kwargs.get("actor", False))
+        return submit(self, fn, *args, **kwargs)
+
+    def recording_call(evaluator, fn, args):
+        calls.append(fn.__name__)
+        return call_apply(evaluator, fn, args)
+
+    monkeypatch.setattr(type(client), "submit", recording_submit)
+    monkeypatch.setattr(_dask, "_call_apply", recording_call)
+    model = flr.LogisticRegression(tol=TOL, solver="lbfgs").fit(*_collections(X, y, sw))
+    actors = len(submitted)
+    assert 1 <= actors <= len(client.scheduler_info()["workers"]) and all(submitted)
+    assert set(calls) == {"loss_grad_partials"}
+    assert len(calls) % actors == 0 and len(calls) // actors > model.n_iter_[0]
+
+
+@pytest.mark.parametrize("step", ["actor start", "actor call"])
+def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch, step):
+    """A worker dying while an actor is started or called closes the connection
+    (CommClosedError, an OSError): the evaluation is made again, on new actors, and the
+    fit is unchanged."""
     from distributed.comm.core import CommClosedError
 
     X, y, sw = _data(2)
     expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
     failures = []
-    original = type(client).submit
 
-    def submit_failing_once(self, *args, **kwargs):
-        if not failures:
-            failures.append(1)
-            raise CommClosedError("in <TCP (closed) ConnectionPool.update_graph>: Stream is closed")
-        return original(self, *args, **kwargs)
+    def failing_once(original):
+        def call(*args, **kwargs):
+            if not failures:
+                failures.append(1)
+                raise CommClosedError("in <TCP (closed) ConnectionPool>: Stream is closed")
+            return original(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(type(client), "submit", submit_failing_once)
+    if step == "actor start":
+        monkeypatch.setattr(type(client), "submit", failing_once(type(client).submit))
+    else:
+        monkeypatch.setattr(_dask, "_call_apply", failing_once(_dask._call_apply))
     got = flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
     assert failures == [1]
     assert_same_model(got, expected)
 
 
 def test_chunks_held_nowhere_yet_are_evaluated_anywhere(client, monkeypatch):
-    """An evaluation's tasks go to the workers holding the chunks; chunks not held
-    anywhere (being recomputed after a worker died) go in one task the scheduler places."""
+    """An evaluation's actors are placed on the workers holding the chunks; chunks not
+    held anywhere (being recomputed after a worker died) go to one actor the scheduler
+    places."""
     X, y, sw = _data(2)
     expected = flr.LogisticRegression(tol=TOL).fit(X, y, sample_weight=sw)
     looked_up = []
