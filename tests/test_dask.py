@@ -131,6 +131,28 @@ def test_evaluations_are_actor_calls_without_tasks(client, monkeypatch):
     assert len(calls) % actors == 0 and len(calls) // actors > model.n_iter_[0]
 
 
+def test_a_fit_leaves_no_actor_or_chunk_on_the_workers(client):
+    """The actors and the built chunks are released with the fit's objective: only the
+    persisted blocks of X stay on the workers."""
+    import gc
+    import time
+
+    X, y, sw = _data(2)
+    Xd, yd, swd = _collections(X, y, sw)
+
+    def held():
+        return sum(client.run(lambda dask_worker: len(dask_worker.state.actors)).values()), \
+            sum(client.run(lambda dask_worker: len(dask_worker.data)).values())
+
+    _, before = held()
+    flr.LogisticRegression(tol=TOL).fit(Xd, yd, sample_weight=swd)
+    gc.collect()
+    deadline = time.monotonic() + 10.0
+    while held() != (0, before) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the releases reach the workers asynchronously
+    assert held() == (0, before)
+
+
 @pytest.mark.parametrize("step", ["actor start", "actor call"])
 def test_a_connection_lost_during_an_evaluation_is_retried(client, monkeypatch, step):
     """A worker dying while an actor is started or called closes the connection
