@@ -10,9 +10,11 @@ so it can run wherever the chunk is (this process, a stream reader, a Dask worke
 * :func:`build_chunk` encodes the labels through ``classes`` and wraps the chunk as
   a :class:`~fastlogreg._problems.BinaryProblem` or
   :class:`~fastlogreg._problems.MultinomialProblem` (no copy of float32/float64 X);
-* :func:`loss_grad_partials`, :func:`hessp_partials`, :func:`column_square_sums`,
-  :func:`nonfinite_counts` evaluate the fused kernels on a built chunk and return unnormalised, unpenalised
+* :func:`loss_grad_partials`, :func:`hessp_partials`, :func:`column_square_sums`
+  evaluate the fused kernels on a built chunk and return unnormalised, unpenalised
   sums (the kernels' contract), which the caller adds in chunk order;
+* :func:`nonfinite_counts` and :func:`max_abs` look at a built chunk's X for the
+  error messages;
 * :func:`sample_rows` keeps every ``stride``-th row (global row numbering) of a
   built chunk, for the Newton solver's sampled Hessian.
 

@@ -114,8 +114,8 @@ def _build_raw(raw, index, classes, link):
 class _ChunkEvaluator:
     """A Dask actor holding the chunks of one worker; :meth:`apply` runs a function of a
     chunk on each of them. The client calls it directly (through the scheduler's proxy
-    when the client does not connect to workers): a round trip without a task, which on a
-    2-core host costs about 3 ms against 10-15 ms for a task's."""
+    when the client does not connect to workers): a round trip without a task, so
+    without the scheduler's per-task work, which dominates short evaluations."""
 
     def __init__(self, *chunks):
         self.chunks = chunks
