@@ -191,6 +191,8 @@ class DaskSource(_Source):
         self.client, self.futures, self.offsets = client, list(futures), np.asarray(offsets)
         self.n_chunks = len(self.futures)
         self._evaluators = None  # [(actor, [chunk indices])], made by the first map
+        self._actor_futures = []  # every actor started, for close
+        self._samples = []  # the sources made by sample, closed with this one
         self._describe(**description)
         self._description = description
 
@@ -233,7 +235,18 @@ class DaskSource(_Source):
         handles = [self.client.submit(_ChunkEvaluator, *[self.futures[k] for k in chunks], actor=True,
                                       pure=False, **_placement(worker))
                    for worker, chunks in groups]
+        self._actor_futures.extend(handles)
         return [(handle.result(), chunks) for handle, (_, chunks) in zip(handles, groups)]
+
+    def close(self):
+        """Release the actors now, and with them the chunks they hold. Without this they
+        would live until the client's next garbage collection: every actor call leaves
+        its proxy in a reference cycle inside ``distributed``."""
+        futures, self._actor_futures, self._evaluators = self._actor_futures, [], None
+        if futures:
+            self.client.cancel(futures)
+        for sub in self._samples:
+            sub.close()
 
     def _chunks_by_worker(self):
         """``[(worker address or None, [chunk indices])]``: the chunks grouped by a worker
@@ -257,8 +270,10 @@ class DaskSource(_Source):
         description = dict(self._description, n_samples=sum(self.client.gather(
             self.client.map(_n_samples, [subs[k] for k in keep], pure=False))),
             weight_sum=sum(sums[k] for k in keep))
-        return DaskSource(self.client, [subs[k] for k in keep], np.zeros(len(keep), dtype=np.int64),
-                          **description)
+        sub = DaskSource(self.client, [subs[k] for k in keep], np.zeros(len(keep), dtype=np.int64),
+                         **description)
+        self._samples.append(sub)
+        return sub
 
 
 def _weight_sum_or_none(problem):

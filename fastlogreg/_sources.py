@@ -39,6 +39,9 @@ class _Source:
         self.link, self.dtype, self.is_sparse = link, np.dtype(dtype), bool(is_sparse)
         self.weight_sum = float(weight_sum)
 
+    def close(self):
+        """Release what the source holds beyond its chunks (nothing for in-memory sources)."""
+
     def max_abs(self):
         """Largest |x| of the stored values (for error messages)."""
         return max(self.map(_chunks.max_abs), default=0.0)

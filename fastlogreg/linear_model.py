@@ -656,9 +656,12 @@ DataFrame, or :class:`fastlogreg.Chunks`
         obj = solvers.Objective(source, self._l2(weight_sum), self.fit_intercept, self.backend)
         solver = self._solver_for(obj, 0.0)
         start = time.perf_counter()
-        theta0 = self._initial_theta(obj, class_weight)
-        _first_pass(obj, theta0, source.check_finite)
-        return self._solve(obj, theta0, solver, 0.0, start)
+        try:
+            theta0 = self._initial_theta(obj, class_weight)
+            _first_pass(obj, theta0, source.check_finite)
+            return self._solve(obj, theta0, solver, 0.0, start)
+        finally:
+            source.close()
 
     def _smooth_streamable(self):
         """partial_fit exists for the smooth penalties and without "balanced" class weights."""

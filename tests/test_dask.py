@@ -132,10 +132,10 @@ def test_evaluations_are_actor_calls_without_tasks(client, monkeypatch):
 
 
 def test_a_fit_leaves_no_actor_or_chunk_on_the_workers(client, monkeypatch):
-    """The actors and the chunks built for a fit are released with the fit's objective
-    (seen on the workers during the fit, gone after it). Chunks of earlier tests' failed
-    fits may still be held (by their exceptions' tracebacks): only new keys count."""
-    import gc
+    """The actors and the chunks built for a fit are released when the fit ends, without
+    waiting for a garbage collection (seen on the workers during the fit, gone after it).
+    Chunks of earlier tests' failed fits may still be held (by their exceptions'
+    tracebacks): only what this fit adds counts."""
     import time
 
     def held():
@@ -160,10 +160,12 @@ def test_a_fit_leaves_no_actor_or_chunk_on_the_workers(client, monkeypatch):
 
     monkeypatch.setattr(_dask.DaskSource, "map", map_looking)
     X, y, sw = _data(2)
+    deadline = time.monotonic() + 10.0
+    while held()[0] and time.monotonic() < deadline:
+        time.sleep(0.05)  # earlier tests' actors, released asynchronously
     before = held()
     flr.LogisticRegression(tol=TOL).fit(*_collections(X, y, sw))
     assert during[0][0] > before[0] and set(during[0][1]) - set(before[1])  # it sees the fit's
-    gc.collect()
     deadline = time.monotonic() + 10.0
     while added() != (0, []) and time.monotonic() < deadline:
         time.sleep(0.05)  # the releases reach the workers asynchronously
