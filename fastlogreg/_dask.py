@@ -18,7 +18,8 @@ reduces over, on the current ``dask.distributed`` client:
    they travel once to each worker, whatever its number of chunks), runs the fused
    kernels on each of the worker's chunks
    (:func:`fastlogreg._chunks.loss_grad_partials`) and returns only their partial sums,
-   which the objective adds in chunk order.
+   which the objective adds in chunk order. The fit releases the actors when it ends
+   (:meth:`DaskSource.close`).
 
 The driver runs the same solvers as for an in-memory array. A worker lost during a fit
 loses its chunks and its actor; the scheduler recomputes the chunks from their graph
