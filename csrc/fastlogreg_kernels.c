@@ -176,7 +176,8 @@ struct flr_scratch {
     int64_t grad;   /* gradient (or H v) of the coefficients: d (binary) or C d (softmax) */
     int64_t grad_b; /* softmax: of the intercepts, C */
     int64_t acc;    /* scalar sums: binary loss and grad_b (2), logistic H v of b (1), softmax loss (1) */
-    int64_t D, U, P; /* softmax: 4 rows of C (shifted scores, direction scores, exps) */
+    int64_t D, U, P; /* softmax: shifted scores (FLR_SOFTMAX_ROWS rows of C for loss_grad,
+                      * else 4), direction scores and exps (4 rows of C) */
     int64_t R;      /* softmax: FLR_SOFTMAX_ROWS rows of C (a block's residuals; P for loss_grad) */
     int64_t stride; /* doubles per chunk */
 };
@@ -200,8 +201,8 @@ static struct flr_scratch scratch_layout(int kind, int64_t d, int64_t C)
     L.grad_b = pad8(C * d);
     L.D = L.grad_b + pad8(C);
     if (kind == FLR_FUSED_SOFTMAX) {
-        L.R = L.D + 4 * C;
-        L.acc = L.D + pad8((4 + FLR_SOFTMAX_ROWS) * C);
+        L.R = L.D + FLR_SOFTMAX_ROWS * C;
+        L.acc = L.D + pad8(2 * FLR_SOFTMAX_ROWS * C);
         L.stride = L.acc + 8;
     } else {
         L.U = L.D + 4 * C;
@@ -555,10 +556,11 @@ FLR_INLINE void block_pointwise(int link, int64_t nb, const double *z, const dou
     }
 }
 
-/* One row's loss and residuals from its shifted scores D (C) and their exps P, with sum
- * and am from rows_shift_exp: P := s (p - y); returns the weighted loss s * (lse - D_y). */
-FLR_INLINE double softmax_point(double *D, double *P, double sum, int64_t am, int64_t C, int64_t i,
-                              const int64_t *labels, const double *Y, const double *sw)
+/* One row's loss and residuals from its shifted scores D and their exps P (class k at
+ * D[k st], P[k st]), with sum and am from rows_shift_exp: P := s (p - y); returns the
+ * weighted loss s * (lse - D_y). */
+FLR_INLINE double softmax_point(double *D, double *P, int64_t st, double sum, int64_t am, int64_t C, int64_t i,
+                                const int64_t *labels, const double *Y, const double *sw)
 {
     double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
     double s = sw != NULL ? sw[i] : 1.0;
@@ -566,19 +568,81 @@ FLR_INLINE double softmax_point(double *D, double *P, double sum, int64_t am, in
     /* P_k = E_k / (1 + sum) = softmax_k; the residual r_k = s (P_k - Y_k) over it */
     if (labels != NULL) {
         int64_t t = labels[i];
-        point = L - D[t];
-        for (int64_t k = 0; k < C; k++) P[k] = s * (P[k] * inv);
+        point = L - D[t * st];
+        for (int64_t k = 0; k < C; k++) P[k * st] = s * (P[k * st] * inv);
         /* p_t - 1 = -sum / (1 + sum) when t is the argmax: no cancellation */
-        P[t] = t == am ? -s * (sum * inv) : P[t] - s;
+        P[t * st] = t == am ? -s * (sum * inv) : P[t * st] - s;
     } else {
         const double *yi = Y + i * C;
         point = 0.0;
         for (int64_t k = 0; k < C; k++) {
-            if (yi[k] > 0.0) point += yi[k] * (L - D[k]);
-            P[k] = s * (P[k] * inv - yi[k]);
+            if (yi[k] > 0.0) point += yi[k] * (L - D[k * st]);
+            P[k * st] = s * (P[k * st] * inv - yi[k]);
         }
     }
     return s * point;
+}
+
+/* rows_shift_exp and softmax_point for the nb <= FLR_SOFTMAX_ROWS rows i0 + r of a block,
+ * held class-major: D[k * FLR_SOFTMAX_ROWS + r] is row r's score of class k.  On exit D
+ * holds the shifted scores, E the weighted residuals (same layout) and point[r] each
+ * row's weighted loss.  Each loop runs over the block's rows, so it vectorizes; every row
+ * gets the operations of the row-wise functions in their order, hence the same bits. */
+FLR_INLINE void block_softmax_point(double *restrict D, double *restrict E, int64_t C, int64_t nb, int64_t i0,
+                                    const int64_t *labels, const double *Y, const double *sw,
+                                    double *restrict point)
+{
+    enum { NB = FLR_SOFTMAX_ROWS };
+    double m[NB], sum[NB], inv[NB], L[NB], s[NB];
+    int64_t am[NB];
+    for (int64_t r = 0; r < NB; r++) {
+        m[r] = D[r];
+        am[r] = 0;
+        sum[r] = isnan(D[r]) ? 1.0 : 0.0; /* a NaN flag until the sums start */
+    }
+    for (int64_t k = 1; k < C; k++) {
+        const double *Dk = D + k * NB;
+        for (int64_t r = 0; r < NB; r++) {
+            int greater = Dk[r] > m[r];
+            am[r] = greater ? k : am[r];
+            m[r] = greater ? Dk[r] : m[r];
+            sum[r] = isnan(Dk[r]) ? 1.0 : sum[r];
+        }
+    }
+    for (int64_t r = 0; r < NB; r++) {
+        m[r] = sum[r] != 0.0 ? NAN : m[r];
+        sum[r] = 0.0;
+    }
+    for (int64_t k = 0; k < C; k++) {
+        double *Dk = D + k * NB, *Ek = E + k * NB;
+        for (int64_t r = 0; r < NB; r++) {
+            Dk[r] = shifted(Dk[r], m[r]);
+            Ek[r] = exp_nonpositive(Dk[r]);
+            sum[r] += k != am[r] ? Ek[r] : Ek[r] - 1.0; /* as rows_shift_exp */
+        }
+    }
+    if (labels == NULL) { /* soft labels: row by row */
+        for (int64_t r = 0; r < nb; r++)
+            point[r] = softmax_point(D + r, E + r, NB, sum[r], am[r], C, i0 + r, NULL, Y, sw);
+        return;
+    }
+    for (int64_t r = 0; r < NB; r++) {
+        inv[r] = 1.0 / (1.0 + sum[r]);
+        L[r] = log1p_nonneg_inv(sum[r], inv[r]);
+        s[r] = 1.0;
+    }
+    if (sw != NULL)
+        for (int64_t r = 0; r < nb; r++) s[r] = sw[i0 + r];
+    for (int64_t k = 0; k < C; k++) {
+        double *Ek = E + k * NB;
+        for (int64_t r = 0; r < NB; r++) Ek[r] = s[r] * (Ek[r] * inv[r]);
+    }
+    for (int64_t r = 0; r < nb; r++) {
+        int64_t t = labels[i0 + r];
+        double *et = E + t * NB + r;
+        point[r] = s[r] * (L[r] - D[t * NB + r]);
+        *et = t == am[r] ? -s[r] * (sum[r] * inv[r]) : *et - s[r];
+    }
 }
 
 /* One row's Hessian-weighted residuals from the exps P (C) of its shifted scores and their

@@ -382,7 +382,7 @@ static void SFX(csr_softmax_rows)(const CSR *X, struct flr_chunk ch, const struc
         rows_shift_exp(D, P, C, nr, sums, am);
         for (int r = 0; r < nr; r++) {
             double *Pr = P + r * C;
-            loss += softmax_point(D + r * C, Pr, sums[r], am[r], C, i0 + r, labels, Y, sw);
+            loss += softmax_point(D + r * C, Pr, 1, sums[r], am[r], C, i0 + r, labels, Y, sw);
             for (int64_t k = 0; k < C; k++) gb[k] += Pr[k];
             SFX(csr_scatter)(G, Pr, C, data, idx, ptr[i0 + r], ptr[i0 + r + 1]);
         }

@@ -551,9 +551,9 @@ static void SFX(binary_rows_narrow)(const MATRIX *X, struct flr_chunk ch, int64_
  * serve K classes.  With U == 1 the x vector is masked by keep (the d % FLR_VL tail: there
  * the tile is gW's last FLR_VL columns, of which the lanes already done get + R x 0, which
  * leaves them unchanged: gW starts at +0.0 and so never holds -0.0). */
-FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
-                                 int64_t nr, const REAL *restrict x, int64_t s, int64_t j, const int K,
-                                 const int U, flr_vl keep)
+FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *restrict R, int64_t rr,
+                                 int64_t rk, int64_t nr, const REAL *restrict x, int64_t s, int64_t j,
+                                 const int K, const int U, flr_vl keep)
 {
     flr_vd acc[8][4];
     for (int t = 0; t < K; t++)
@@ -563,7 +563,7 @@ FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *
         for (int u = 0; u < U; u++) y[u] = SFX(loadv_kept)(x + r * s + j + FLR_VL * u);
         if (U == 1) y[0] = (flr_vd)((flr_vl)y[0] & keep);
         for (int t = 0; t < K; t++) {
-            double q = R[r * C + t];
+            double q = R[r * rr + t * rk];
             for (int u = 0; u < U; u++) acc[t][u] += q * y[u];
         }
     }
@@ -573,19 +573,20 @@ FLR_INLINE void SFX(update_tile)(double *restrict gW, int64_t gs, const double *
 
 /* SFX(update_tile) over all of a class group's d columns (d >= FLR_VL): tiles of
  * FLR_TILE_U(K) column vectors, then single vectors, then the masked tail. */
-FLR_INLINE void SFX(update_classes)(double *restrict gW, int64_t gs, const double *restrict R, int64_t C,
-                                    int64_t nr, const REAL *restrict x, int64_t s, int64_t d, const int K)
+FLR_INLINE void SFX(update_classes)(double *restrict gW, int64_t gs, const double *restrict R, int64_t rr,
+                                    int64_t rk, int64_t nr, const REAL *restrict x, int64_t s, int64_t d,
+                                    const int K)
 {
     const int U = FLR_TILE_U(K);
     flr_vl all;
     memset(&all, 0xff, sizeof all);
     int64_t j = 0, full = d & ~(int64_t)(FLR_VL - 1);
-    for (; j + FLR_VL * U <= full; j += FLR_VL * U) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, U, all);
-    for (; j < full; j += FLR_VL) SFX(update_tile)(gW, gs, R, C, nr, x, s, j, K, 1, all);
+    for (; j + FLR_VL * U <= full; j += FLR_VL * U) SFX(update_tile)(gW, gs, R, rr, rk, nr, x, s, j, K, U, all);
+    for (; j < full; j += FLR_VL) SFX(update_tile)(gW, gs, R, rr, rk, nr, x, s, j, K, 1, all);
     if (d & (FLR_VL - 1)) {
         flr_vl keep;
         memcpy(&keep, tail_keepv[d & (FLR_VL - 1)], sizeof keep);
-        SFX(update_tile)(gW, gs, R, C, nr, x, s, d - FLR_VL, K, 1, keep);
+        SFX(update_tile)(gW, gs, R, rr, rk, nr, x, s, d - FLR_VL, K, 1, keep);
     }
 }
 #endif
@@ -595,12 +596,13 @@ FLR_INLINE void SFX(update_classes)(double *restrict gW, int64_t gs, const doubl
  * (bit-identical to row-at-a-time updates, whatever nr).  The classes go in groups of at
  * most FLR_GROUP, as even as possible (C = 10: 5 + 5), each through register tiles of gW
  * (SFX(update_classes)). */
-FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, const double *R, int64_t C,
-                                   int64_t nr, const REAL *restrict x, int64_t s, int64_t d)
+FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, const double *R, int64_t rr,
+                                   int64_t rk, int64_t C, int64_t nr, const REAL *restrict x, int64_t s,
+                                   int64_t d)
 {
     for (int64_t k = 0; k < C; k++) {
         double t = gb[k];
-        for (int64_t r = 0; r < nr; r++) t += R[r * C + k];
+        for (int64_t r = 0; r < nr; r++) t += R[r * rr + k * rk];
         gb[k] = t;
     }
 #if defined(FLR_VECTOR)
@@ -609,20 +611,20 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
         for (int64_t q = 0; q < groups; q++) {
             int64_t k0 = C * q / groups, K = C * (q + 1) / groups - k0;
             double *g = gW + k0 * d;
-            const double *Rq = R + k0;
+            const double *Rq = R + k0 * rk;
             switch (K) { /* a constant K per call: the tiles stay in registers */
-            case 1: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 1); break;
-            case 2: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 2); break;
-            case 3: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 3); break;
+            case 1: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 1); break;
+            case 2: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 2); break;
+            case 3: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 3); break;
 #if FLR_GROUP > 4
-            case 4: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 4); break;
+            case 4: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 4); break;
 #endif
 #if FLR_GROUP > 5
-            case 5: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 5); break;
-            case 6: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 6); break;
-            case 7: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, 7); break;
+            case 5: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 5); break;
+            case 6: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 6); break;
+            case 7: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, 7); break;
 #endif
-            default: SFX(update_classes)(g, d, Rq, C, nr, x, s, d, FLR_GROUP); break;
+            default: SFX(update_classes)(g, d, Rq, rr, rk, nr, x, s, d, FLR_GROUP); break;
             }
         }
         return;
@@ -631,22 +633,35 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
     for (int64_t k = 0; k < C; k++)
         for (int64_t j = 0; j < d; j++) {
             double t = gW[k * d + j];
-            for (int64_t r = 0; r < nr; r++) t += R[r * C + k] * (double)x[r * s + j];
+            for (int64_t r = 0; r < nr; r++) t += R[r * rr + k * rk] * (double)x[r * s + j];
             gW[k * d + j] = t;
         }
 }
 
-/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D is 4C-sized
- * scratch, P (p->R) holds FLR_SOFTMAX_ROWS rows of C.  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS
- * (a multiple of 4): the scores four rows at a time and four classes at a time where the
+/* block_softmax_point compiled for this level, out of line: inlined, it made the
+ * register allocation of the score and update loops around it worse (AVX2). */
+static __attribute__((noinline)) void SFX(block_point)(double *D, double *E, int64_t C, int64_t nb, int64_t i0,
+                                                      const int64_t *labels, const double *Y, const double *sw,
+                                                      double *point)
+{
+    block_softmax_point(D, E, C, nb, i0, labels, Y, sw, point);
+}
+
+/* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D and P (p->R)
+ * hold FLR_SOFTMAX_ROWS rows of C, class-major (class k of block row r at
+ * k FLR_SOFTMAX_ROWS + r).  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS (a
+ * multiple of 4): the scores four rows at a time and four classes at a time where the
  * level has 32 registers (FLR_SCORE_QUAD), then pairs, then one (SFX(dot4x4) shares each
- * load of a row between four classes and each load of W_k between four rows), the block's residuals wait in P and go into the
- * gradient together (SFX(add_residuals)).  Every sum keeps the row-at-a-time order (the
- * dot products are bit-identical to SFX(dot), the updates are applied in row order), so
- * the result does not depend on the grouping. */
+ * load of a row between four classes and each load of W_k between four rows), then the
+ * block's losses and residuals, vectorized over its rows (block_softmax_point), and the
+ * residuals into the gradient together (SFX(add_residuals)).  Every sum keeps the
+ * row-at-a-time order (the dot products are bit-identical to SFX(dot), the updates are
+ * applied in row order, block_softmax_point computes what rows_shift_exp and
+ * softmax_point compute for one row), so the result does not depend on the grouping. */
 static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
                               const struct flr_part *p)
 {
+    enum { NB = FLR_SOFTMAX_ROWS };
     const REAL *X = Xm->data;
     int64_t d = Xm->cols, xs0 = Xm->s0, xs1 = Xm->s1, lo = ch.lo, hi = ch.hi, C = a->C;
     const int64_t *labels = a->labels;
@@ -665,7 +680,7 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
         for (int64_t nb; (nb = softmax_block(hi - i, rows)) > 0; i += nb) {
             for (int64_t q = 0; q < nb; q += 4) {
                 const REAL *x0 = X + (i + q) * xs0;
-                double *Pq = P + q * C;
+                double *Dq = D + q;
                 const char *pf_end = next_window((const char *)X, xs0 * (int64_t)sizeof(REAL), contiguous,
                                                  i + q + 4, 4, hi, &pf);
                 prefetch_lines(&pf, pf_end, group_lines);
@@ -675,29 +690,32 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
                 for (; k + 4 <= C; k += 4) {
                     double z44[4][4];
                     SFX(dot4x4)(x0, xs0, W + k * d, d, d, z44);
-                    for (int r = 0; r < 4; r++)
-                        for (int t = 0; t < 4; t++) D[r * C + k + t] = z44[r][t] + b[k + t];
+                    for (int t = 0; t < 4; t++)
+                        for (int r = 0; r < 4; r++) Dq[(k + t) * NB + r] = z44[r][t] + b[k + t];
                 }
 #endif
                 for (; k + 2 <= C; k += 2) {
                     double z4b[4];
                     SFX(dot4x2)(x0, xs0, W + k * d, W + (k + 1) * d, d, z4, z4b);
                     for (int r = 0; r < 4; r++) {
-                        D[r * C + k] = z4[r] + b[k];
-                        D[r * C + k + 1] = z4b[r] + b[k + 1];
+                        Dq[k * NB + r] = z4[r] + b[k];
+                        Dq[(k + 1) * NB + r] = z4b[r] + b[k + 1];
                     }
                 }
                 for (; k < C; k++) {
                     SFX(dot4)(x0, xs0, W + k * d, d, z4);
-                    for (int r = 0; r < 4; r++) D[r * C + k] = z4[r] + b[k];
+                    for (int r = 0; r < 4; r++) Dq[k * NB + r] = z4[r] + b[k];
                 }
-                double sums[4];
-                int64_t am[4];
-                rows_shift_exp(D, Pq, C, 4, sums, am);
-                for (int r = 0; r < 4; r++)
-                    loss += softmax_point(D + r * C, Pq + r * C, sums[r], am[r], C, i + q + r, labels, Y, sw);
             }
-            SFX(add_residuals)(gW, gb, P, C, nb, X + i * xs0, xs0, d);
+            double point[NB];
+#ifndef FLR_DBG_SKIP
+            SFX(block_point)(D, P, C, nb, i, labels, Y, sw, point);
+            for (int64_t r = 0; r < nb; r++) loss += point[r];
+#else
+            for (int64_t r = 0; r < NB * C; r++) P[r] = D[r];
+            (void)point;
+#endif
+            SFX(add_residuals)(gW, gb, P, 1, NB, C, nb, X + i * xs0, xs0, d);
         }
     }
     for (; i < hi; i++) {
@@ -706,7 +724,7 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
         double sum;
         int64_t am;
         rows_shift_exp(D, P, C, 1, &sum, &am);
-        loss += softmax_point(D, P, sum, am, C, i, labels, Y, sw);
+        loss += softmax_point(D, P, 1, sum, am, C, i, labels, Y, sw);
         for (int64_t k = 0; k < C; k++) {
             gb[k] += P[k];
             SFX(axpy)(gW + k * d, P[k], xi, xs1, d);
@@ -796,7 +814,7 @@ static void SFX(softmax_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, const
                     softmax_hessp_point(U + r * C, P + r * C, R + (q + r) * C, sums[r], C,
                                              sw != NULL ? sw[i + q + r] : 1.0);
             }
-            SFX(add_residuals)(gW, gb, R, C, nb, X + i * xs0, xs0, d);
+            SFX(add_residuals)(gW, gb, R, C, 1, C, nb, X + i * xs0, xs0, d);
         }
     }
     for (; i < hi; i++) {

@@ -361,6 +361,49 @@ def test_fused_kernels_sum_over_row_blocks(fast_backend, rng):
     np.testing.assert_allclose(whole, parts[0] + parts[1], rtol=0, atol=scale * np.abs(X).sum())
 
 
+@pytest.mark.parametrize("soft", [False, True], ids=["labels", "soft-labels"])
+@pytest.mark.parametrize("d", [3, 100])
+def test_softmax_rows_get_the_same_loss_in_a_block_as_alone(fast_backend, rng, soft, d):
+    """A row's loss is the same, to a few ulp, whether the kernel computed it inside a
+    block of rows (vectorized over the block) or alone (one row at a time). Both paths
+    take the same operations in the same order, but where the compiler fuses a multiply
+    and an add may differ between them, so equality is promised to a tolerance only.
+    Row i's loss in the block is the call's loss with weight 1 on row i and 0 on the
+    others (a sum of exact zeros and that loss). Among the rows: one with scores +inf and
+    -inf (the infinite-max rule), one with tied maxima, and a NaN row, which must give NaN
+    either way."""
+    from fastlogreg import _backend
+
+    kernels = _backend.resolve(fast_backend)
+    n, C = 13, 5
+    X = rng.standard_normal((n, d))
+    W = rng.standard_normal((C, d))
+    b = rng.standard_normal(C)
+    labels = rng.integers(0, C, n)
+    W[:, 0] = [1.0, -1.0, -1.0, -1.0, -1.0]
+    X[3, 0], labels[3] = np.inf, 0  # scores (+inf, -inf, ...): loss 0
+    X[7, :], b[4] = 0.0, b[2]  # scores b: a tie between classes 2 and 4
+    Y = rng.dirichlet(np.ones(C), n)
+    Y[3] = np.eye(C)[0]
+    labels, Y = (np.empty(0, np.int64), Y) if soft else (labels, np.empty((0, 0)))
+
+    def loss(X, rows, sw):
+        gW, gb = np.empty((C, d)), np.empty(C)
+        Yr = Y[rows] if soft else Y
+        lr = labels if soft else labels[rows]
+        return kernels.softmax_loss_grad(X[rows], lr, Yr, W, b, sw, gW, gb, 1)
+
+    everything = np.arange(n)
+    for i in range(n):
+        alone = loss(X, [i], np.ones(1))
+        in_block = loss(X, everything, np.eye(n)[i])
+        assert np.isfinite(alone), f"row {i}: {alone!r}"
+        np.testing.assert_allclose(in_block, alone, rtol=8 * EPS64, atol=0, err_msg=f"row {i}")
+    X[9, 1] = np.nan
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(loss(X, [9], np.ones(1))) and np.isnan(loss(X, everything, np.ones(n)))
+
+
 @pytest.mark.parametrize("n, d, C", [(1000, 1, 2), (4099, 7, 3), (2500, 33, 7), (257, 5, 11)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 def test_fused_equal_on_larger_shapes(fast_backend, n, d, C, dtype):
