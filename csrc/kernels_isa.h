@@ -8,9 +8,9 @@
  *   FLR_VL           lanes of the dot products' accumulators, the width of every vector;
  *   FLR_SCORE_QUAD   softmax scores 4 rows x 4 classes at a time (16 accumulators) rather
  *                    than 4 rows x 2 classes (8);
- *   loadv_x2         the row loads of SFX(dot4x2): with 16 registers of 4 lanes its 4 x 2
- *                    tile is bound by loads (10 per 8 FMAs when each FMA reads x from
- *                    memory, 6 with the rows held in registers);
+ *   loadv_x2         the row loads of SFX(dot4x2), held in registers (SFX(loadv_kept))
+ *                    on the AVX levels: GCC otherwise folds each into both FMAs that use
+ *                    it, and the 4 x 2 tile is bound by loads (10 per 8 FMAs instead of 6);
  *   FLR_GROUP        classes per group of the softmax gradient update, whose register tile
  *                    is K classes x FLR_TILE_U(K) column vectors (plus the U vectors of x
  *                    and the broadcast residual). */
@@ -31,7 +31,7 @@
 #endif
 
 #if defined(__AVX512F__) /* 32 registers */
-#define loadv_x2 loadv
+#define loadv_x2 loadv_kept
 #define FLR_SCORE_QUAD 1
 #define FLR_GROUP 8
 #define FLR_TILE_U(K) ((K) <= 5 ? 4 : 3)
