@@ -559,8 +559,8 @@ FLR_INLINE void block_pointwise(int link, int64_t nb, const double *z, const dou
 /* One row's loss and residuals from its shifted scores D and their exps P (class k at
  * D[k st], P[k st]), with sum and am from rows_shift_exp: P := s (p - y); returns the
  * weighted loss s * (lse - D_y). */
-FLR_INLINE double softmax_point(double *D, double *P, int64_t st, double sum, int64_t am, int64_t C, int64_t i,
-                                const int64_t *labels, const double *Y, const double *sw)
+FLR_INLINE double softmax_point(double *D, double *P, int64_t st, double sum, int64_t am, int64_t C,
+                                int64_t i, const int64_t *labels, const double *Y, const double *sw)
 {
     double inv = 1.0 / (1.0 + sum), L = log1p_nonneg_inv(sum, inv);
     double s = sw != NULL ? sw[i] : 1.0;
@@ -587,7 +587,8 @@ FLR_INLINE double softmax_point(double *D, double *P, int64_t st, double sum, in
  * held class-major: D[k * FLR_SOFTMAX_ROWS + r] is row r's score of class k.  On exit D
  * holds the shifted scores, E the weighted residuals (same layout) and point[r] each
  * row's weighted loss.  Each loop runs over the block's rows, so it vectorizes; every row
- * gets the operations of the row-wise functions in their order, hence the same bits. */
+ * gets the operations of the row-wise functions in their order.  Soft labels go row by
+ * row through softmax_point. */
 FLR_INLINE void block_softmax_point(double *restrict D, double *restrict E, int64_t C, int64_t nb, int64_t i0,
                                     const int64_t *labels, const double *Y, const double *sw,
                                     double *restrict point)

@@ -638,15 +638,6 @@ FLR_INLINE void SFX(add_residuals)(double *restrict gW, double *restrict gb, con
         }
 }
 
-/* block_softmax_point compiled for this level, out of line: inlined, it made the
- * register allocation of the score and update loops around it worse (AVX2). */
-static __attribute__((noinline)) void SFX(block_point)(double *D, double *E, int64_t C, int64_t nb, int64_t i0,
-                                                      const int64_t *labels, const double *Y, const double *sw,
-                                                      double *point)
-{
-    block_softmax_point(D, E, C, nb, i0, labels, Y, sw, point);
-}
-
 /* Rows [lo, hi) into gW (C, d), gb (C) and *loss (p->grad, grad_b, acc); D and P (p->R)
  * hold FLR_SOFTMAX_ROWS rows of C, class-major (class k of block row r at
  * k FLR_SOFTMAX_ROWS + r).  Unit-stride rows go in blocks of up to FLR_SOFTMAX_ROWS (a
@@ -655,9 +646,10 @@ static __attribute__((noinline)) void SFX(block_point)(double *D, double *E, int
  * load of a row between four classes and each load of W_k between four rows), then the
  * block's losses and residuals, vectorized over its rows (block_softmax_point), and the
  * residuals into the gradient together (SFX(add_residuals)).  Every sum keeps the
- * row-at-a-time order (the dot products are bit-identical to SFX(dot), the updates are
- * applied in row order, block_softmax_point computes what rows_shift_exp and
- * softmax_point compute for one row), so the result does not depend on the grouping. */
+ * row-at-a-time order (the dot products take SFX(dot)'s lanes and trees, the updates are
+ * applied in row order, block_softmax_point takes the steps of rows_shift_exp and
+ * softmax_point for each row), so the grouping changes a result at most where the
+ * compiler fuses a multiply and an add differently. */
 static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct flr_args *a,
                               const struct flr_part *p)
 {
@@ -708,13 +700,8 @@ static void SFX(softmax_rows)(const MATRIX *Xm, struct flr_chunk ch, const struc
                 }
             }
             double point[NB];
-#ifndef FLR_DBG_SKIP
-            SFX(block_point)(D, P, C, nb, i, labels, Y, sw, point);
+            block_softmax_point(D, P, C, nb, i, labels, Y, sw, point);
             for (int64_t r = 0; r < nb; r++) loss += point[r];
-#else
-            for (int64_t r = 0; r < NB * C; r++) P[r] = D[r];
-            (void)point;
-#endif
             SFX(add_residuals)(gW, gb, P, 1, NB, C, nb, X + i * xs0, xs0, d);
         }
     }
