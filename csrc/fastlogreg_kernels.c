@@ -596,6 +596,10 @@ FLR_INLINE void block_softmax_point(double *restrict D, double *restrict E, int6
     enum { NB = FLR_SOFTMAX_ROWS };
     double m[NB], sum[NB], inv[NB], L[NB], s[NB];
     int64_t am[NB];
+    /* the loops below run over all NB rows (no remainder loops); rows past nb get zeros */
+    if (nb < NB)
+        for (int64_t k = 0; k < C; k++)
+            for (int64_t r = nb; r < NB; r++) D[k * NB + r] = 0.0;
     for (int64_t r = 0; r < NB; r++) {
         m[r] = D[r];
         am[r] = 0;
