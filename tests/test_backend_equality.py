@@ -382,7 +382,8 @@ def test_softmax_rows_get_the_same_loss_in_a_block_as_alone(fast_backend, rng, s
     labels = rng.integers(0, C, n)
     W[:, 0] = [1.0, -1.0, -1.0, -1.0, -1.0]
     X[3, 0], labels[3] = np.inf, 0  # scores (+inf, -inf, ...): loss 0
-    X[7, :], b[4] = 0.0, b[2]  # scores b: a tie between classes 2 and 4
+    X[7, :] = 0.0  # scores b: classes 2 and 4 tie at the maximum
+    b[2] = b[4] = b.max() + 1.0
     Y = rng.dirichlet(np.ones(C), n)
     Y[3] = np.eye(C)[0]
     labels, Y = (np.empty(0, np.int64), Y) if soft else (labels, np.empty((0, 0)))
