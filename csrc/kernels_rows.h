@@ -390,10 +390,13 @@ static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct
     int64_t rows = SFX(binary_block_rows)(d);
     int unit = xs1 == 1 || d <= 1;
     /* Contiguous rows: the next block is prefetched, a third of it during the scores
-     * (which stream the current block themselves), the rest during the update. */
+     * (which stream the current block themselves), the rest during the update; and after
+     * each group's scores, the lines two thirds of a block further on (prefetch_span). */
     int contiguous = unit && xs0 == d;
     int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
     const char *pf = (const char *)(X + lo * xs0);
+    const REAL *X_end = X + hi * xs0;
+    int64_t distance = contiguous ? flr_block_bytes * 2 / 3 : 0, group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
     double loss = 0.0, grad_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
@@ -406,6 +409,7 @@ static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct
             for (; k + 4 <= nb; k += 4) {
                 SFX(dot4)(Xb + k * xs0, xs0, w, d, zb + k);
                 prefetch_lines(&pf, pf_end, 4 * row_lines / 3);
+                if (distance) prefetch_span(Xb + k * xs0, distance, group_bytes, X_end);
             }
             for (; k < nb; k++) zb[k] = SFX(dot)(Xb + k * xs0, 1, w, d);
             for (k = 0; k < nb; k++) zb[k] += b;
@@ -740,6 +744,8 @@ static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, cons
     int contiguous = unit && xs0 == d;
     int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
     const char *pf = (const char *)(X + lo * xs0);
+    const REAL *X_end = X + hi * xs0;
+    int64_t distance = contiguous ? flr_block_bytes * 2 / 3 : 0, group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
     double acc_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
@@ -752,6 +758,7 @@ static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, cons
             for (; k + 4 <= nb; k += 4) {
                 SFX(dot4x2)(Xb + k * xs0, xs0, w, v, d, zb + k, ub + k);
                 prefetch_lines(&pf, pf_end, 4 * row_lines / 3);
+                if (distance) prefetch_span(Xb + k * xs0, distance, group_bytes, X_end);
             }
         }
         for (; k < nb; k++) SFX(dot_pair)(Xb + k * xs0, xs1, w, v, d, zb + k, ub + k);
