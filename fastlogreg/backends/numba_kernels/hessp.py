@@ -14,10 +14,12 @@ from .fused import (
     block_rows,
     class_scores,
     class_update,
+    far_window,
     next_block_window,
     pad_classes,
     padded,
     prefetch_ahead,
+    prefetch_far,
     rank_update,
     row_weights,
     shifted_exp,
@@ -67,15 +69,18 @@ def _score_pairs4(X, i, w, b, z, v, v_b, u):
 
 
 @jit_block
-def score_pairs(X, w, b, z, v, v_b, u, pf, pf_end, pf_count):
+def score_pairs(X, w, b, z, v, v_b, u, pf, streams):
     """z[:m] = X @ w + b and u[:m] = X @ v + v_b for the m rows of the block X in one
-    sweep (four rows at a time), prefetching like :func:`.fused.scores`."""
+    sweep (four rows at a time), prefetching like :func:`.fused.scores`: ``streams`` is
+    ``(pf_end, pf_count, far)``."""
     scalar.prefer_512_bit_vectors()
+    pf_end, pf_count, far = streams
     m = X.shape[0]
     m4 = m - m % 4
     for i in range(0, m4, 4):
         _score_pairs4(X, i, w, b, z, v, v_b, u)
         pf = prefetch_ahead(pf, pf_end, pf_count)
+        prefetch_far(X, i, far)
     for i in range(m4, m):
         xi = X[i]
         zi = 0.0
@@ -140,6 +145,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
     rows = z.shape[0]
     hv_b = 0.0
     pf = 0
+    far = far_window(X, rows)
     for lo in range(0, n, rows):
         hi = min(n, lo + rows)
         Xb = X[lo:hi]
@@ -147,7 +153,7 @@ def _logistic_hessp_chunk(X, w, b, sw, weighted, v, v_b, hv, z, u):
         ub = u[:hi - lo]
         swb = sw[lo:hi] if weighted else sw
         pf, pf_end, group_lines = next_block_window(X, hi, rows, pf)
-        pf = score_pairs(Xb, w, b, zb, v, v_b, ub, pf, pf_end, group_lines // 3)
+        pf = score_pairs(Xb, w, b, zb, v, v_b, ub, pf, (pf_end, group_lines // 3, far))
         hv_b = logistic_hessp_pointwise(zb, ub, swb, weighted, hv_b)
         rank_update(Xb, ub, hv, pf, pf_end, group_lines - group_lines // 3)
     return hv_b
