@@ -95,12 +95,16 @@ static inline void prefetch_lines(const char **cursor, const char *end, int64_t 
     *cursor = p;
 }
 
+#define FLR_FAR_MIN_ROW_BYTES 128
+
 /* The second prefetch stream of the memory-bound binary kernels: after the scores of a
  * group of rows [p, p + bytes), the lines `distance` bytes further on (stopping at `end`,
  * the end of the thread's rows).  The next-block stream alone leaves the bus idle for
  * part of each block on AMD Zen 4: the binary kernel read X at 0.78 of the read pass,
- * 0.92 with both streams (1,000,000 x 100 float64, 2 threads).  Addresses are compared
- * as integers: the window may lie past the array, where a pointer may not point. */
+ * 0.92 with both streams (1,000,000 x 100 float64, 2 threads).  Rows narrower than
+ * FLR_FAR_MIN_ROW_BYTES go without it: their kernel waits on its arithmetic more than on
+ * memory.  Addresses are compared as integers: the window may lie past the array, where
+ * a pointer may not point. */
 static inline void prefetch_span(const void *p, int64_t distance, int64_t bytes, const void *end)
 {
 #if defined(__GNUC__)

@@ -396,7 +396,8 @@ static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct
     int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
     const char *pf = (const char *)(X + lo * xs0);
     const REAL *X_end = X + hi * xs0;
-    int64_t distance = contiguous ? flr_block_bytes * 2 / 3 : 0, group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
+    int64_t group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
+    int64_t distance = contiguous && group_bytes >= 4 * FLR_FAR_MIN_ROW_BYTES ? flr_block_bytes * 2 / 3 : 0;
     double loss = 0.0, grad_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
@@ -745,7 +746,8 @@ static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, cons
     int64_t row_lines = ((int64_t)sizeof(REAL) * d + 63) / 64;
     const char *pf = (const char *)(X + lo * xs0);
     const REAL *X_end = X + hi * xs0;
-    int64_t distance = contiguous ? flr_block_bytes * 2 / 3 : 0, group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
+    int64_t group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
+    int64_t distance = contiguous && group_bytes >= 4 * FLR_FAR_MIN_ROW_BYTES ? flr_block_bytes * 2 / 3 : 0;
     double acc_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
