@@ -121,6 +121,13 @@ static inline void prefetch_span(const void *p, int64_t distance, int64_t bytes,
 #endif
 }
 
+/* prefetch_span's distance for rows of row_bytes, back to back (contiguous) or not; 0: no
+ * stream. */
+static inline int64_t far_distance(int contiguous, int64_t row_bytes)
+{
+    return contiguous && row_bytes >= FLR_FAR_MIN_ROW_BYTES ? flr_block_bytes * 2 / 3 : 0;
+}
+
 /* The prefetch window of a kernel working on rows ending at `next` (of a chunk ending at
  * `hi`; rows of `row_bytes` from `base`): the following `ahead` rows.  The cursor *pf
  * moves up to their start unless it is already past it; returns the window's end.  Rows

@@ -397,7 +397,7 @@ static void SFX(binary_rows)(const MATRIX *Xm, struct flr_chunk ch, const struct
     const char *pf = (const char *)(X + lo * xs0);
     const REAL *X_end = X + hi * xs0;
     int64_t group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
-    int64_t distance = contiguous && group_bytes >= 4 * FLR_FAR_MIN_ROW_BYTES ? flr_block_bytes * 2 / 3 : 0;
+    int64_t distance = far_distance(contiguous, xs0 * (int64_t)sizeof(REAL));
     double loss = 0.0, grad_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
@@ -747,7 +747,7 @@ static void SFX(logistic_hessp_rows)(const MATRIX *Xm, struct flr_chunk ch, cons
     const char *pf = (const char *)(X + lo * xs0);
     const REAL *X_end = X + hi * xs0;
     int64_t group_bytes = 4 * xs0 * (int64_t)sizeof(REAL);
-    int64_t distance = contiguous && group_bytes >= 4 * FLR_FAR_MIN_ROW_BYTES ? flr_block_bytes * 2 / 3 : 0;
+    int64_t distance = far_distance(contiguous, xs0 * (int64_t)sizeof(REAL));
     double acc_b = 0.0;
     for (int64_t j = 0; j < d; j++) g[j] = 0.0;
     for (int64_t i0 = lo; i0 < hi; i0 += rows) {
