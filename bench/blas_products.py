@@ -4,27 +4,18 @@ for the fused kernel, which does both plus the pointwise part in one pass over X
     python bench/blas_products.py [--rows 1000000] [--d 100] [--classes 10] [--reps 15]
 
 Times ``S = X @ W.T`` (the scores) and ``G = R.T @ X`` (the gradient update) on random
-float64 data, each a median of ``--reps`` with its quartiles, and prints the rate in
+float64 data, interleaved, each a median of ``--reps`` with half its interquartile range
+(the benchmark's timing), and prints the rate in
 GFLOP/s (2 flops a multiply-add, as the benchmark's roofline counts them). The BLAS and
 its thread count are printed first (threadpoolctl).
 """
 
 import argparse
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_info
 
-
-def timed(fn, reps):
-    """Median and quartiles (ms) of ``reps`` calls after one warm-up call."""
-    fn()
-    times = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return np.percentile(times, [50, 25, 75]) * 1e3
+from fastlogreg.benchmarks.timing import interleaved, summarize
 
 
 def main():
@@ -41,10 +32,12 @@ def main():
     for info in threadpool_info():
         print(f"{info['internal_api']} {info['version']}, {info['num_threads']} threads")
     flops = 2 * n * d * C
-    for name, fn in (("scores S = X @ W.T", lambda: np.matmul(X, W.T, out=S)),
-                     ("update G = R.T @ X", lambda: np.matmul(R.T, X, out=G))):
-        median, q1, q3 = timed(fn, args.reps)
-        print(f"{name}: {median:.1f} ms (quartiles {q1:.1f}-{q3:.1f}), {flops / median / 1e6:.1f} GFLOP/s")
+    products = {"scores S = X @ W.T": lambda: np.matmul(X, W.T, out=S),
+                "update G = R.T @ X": lambda: np.matmul(R.T, X, out=G)}
+    for name, times in interleaved(products, args.reps).items():
+        t = summarize(times)
+        print(f"{name}: {t['median'] * 1e3:.1f} ms +- {t['spread'] * 1e3:.1f}, "
+              f"{flops / t['median'] / 1e9:.1f} GFLOP/s")
 
 
 if __name__ == "__main__":

@@ -9,15 +9,15 @@ HEAD~1 && cd /tmp/base && python setup.py build_ext --inplace``, then
 ``/tmp/base/fastlogreg/_c_kernels.abi3.so``). Both run through the same adapter
 (fastlogreg/backends/c.py, pointed at one module or the other before each call), so
 they take the same threads and the same chunks. The two results are compared first
-(largest absolute difference). Each repetition times the read-only pass over X, other,
-then this; printed: medians with quartiles, and the median of the per-repetition ratios
-other / this (above 1: this build is faster). ``--n 20000`` keeps X in cache, which
-times the arithmetic without the memory system's run-to-run changes.
+(largest absolute difference). Each repetition times the read-only pass over X, other
+and this, in an order that rotates (fastlogreg.benchmarks.timing.interleaved); printed:
+medians with quartiles, and the median of the per-repetition ratios other / this (above
+1: this build is faster). ``--n 20000`` keeps X in cache, which times the arithmetic
+without the memory system's run-to-run changes.
 """
 
 import argparse
 import importlib.util
-import time
 import types
 
 import numpy as np
@@ -26,6 +26,7 @@ import fastlogreg
 import fastlogreg.backends.c as adapter
 from fastlogreg import functions
 from fastlogreg.benchmarks.ceiling import read_pass
+from fastlogreg.benchmarks.timing import interleaved
 
 
 def load(path):
@@ -76,21 +77,14 @@ def main():
     threads = fastlogreg.backend_info()["num_threads"]
     candidates = {"ceiling": lambda: read_pass(X, threads), "other": lambda: run("other"),
                   "this": lambda: run("this")}
-    for fn in candidates.values():
-        fn()
     diff = max(float(np.max(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))))
                for a, b in zip(run("other"), run("this")))
     print(f"{args.kernel}, {args.n} x {args.d} {args.dtype}: largest difference other - this {diff:.3g}")
-    times = {name: [] for name in candidates}
-    for _ in range(args.reps):
-        for name, fn in candidates.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved(candidates, args.reps, pause=0)
     for name, ts in times.items():
         q1, median, q3 = np.percentile(ts, [25, 50, 75]) * 1e3
         print(f"{name:8s} {median:8.2f} ms (quartiles {q1:.2f}-{q3:.2f})")
-    ratios = np.array(times["other"]) / np.array(times["this"])
+    ratios = times["other"] / times["this"]
     q1, median, q3 = np.percentile(ratios, [25, 50, 75])
     print(f"other / this, per repetition: median {median:.3f} (quartiles {q1:.3f}-{q3:.3f})")
 
